@@ -1,0 +1,44 @@
+"""The ASGI application: the vendor API under each version prefix, plus health and JWKS."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Mount
+
+from .config import Settings
+from .emulator import Emulator
+from .http import integrations, system, tokens, users
+from .http.errors import EXCEPTION_HANDLERS
+from .http.middleware import DurableResponsesMiddleware, NormalizePathMiddleware
+
+# The same routes under every version prefix: the paths served so far are identical in all four.
+VENDOR_ROUTES: list[BaseRoute] = [*users.routes, *tokens.routes, *integrations.routes]
+
+
+def create_app(settings: Settings | None = None, emulator: Emulator | None = None) -> Starlette:
+    """The app for `settings` (or around an already open `emulator`, which the caller then owns).
+
+    Opening happens here, not at start-up, so bad fixtures or a corrupt database fail before the
+    server listens. An emulator opened here is closed when the app shuts down.
+    """
+    owned = emulator is None
+    em = emulator if emulator is not None else Emulator.open(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if owned:
+            em.close()
+
+    app = Starlette(
+        routes=[*system.routes, *(Mount(f"/{v}", routes=VENDOR_ROUTES) for v in system.API_VERSIONS)],
+        middleware=[Middleware(NormalizePathMiddleware), Middleware(DurableResponsesMiddleware)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.emulator = em
+    return app

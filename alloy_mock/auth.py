@@ -1,0 +1,207 @@
+"""API keys and user tokens: which namespace a key opens, and the signed JWTs users get.
+
+- An API key maps to one namespace: an account's development or production environment.
+- User tokens are real JWTs signed with an asymmetric key (ES256 by default, RS256 on request),
+  whose public half is published as a JWKS, so any JWT library can verify them. The `kid` is the
+  key's RFC 7638 thumbprint.
+- The signing keys are kept in the database (or read from a PEM file the user supplies), so
+  tokens stay verifiable across restarts. Changing the algorithm adds a key; older keys stay in
+  the JWKS so tokens they signed still verify.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from .clock import Clock
+from .config import Account, JwtAlgorithm
+from .errors import StartupError
+from .store import Store
+
+Environment = Literal["dev", "prod"]
+SIGNING_KEYS_META = "signing_keys"
+PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+
+class SigningKeyError(StartupError):
+    """A supplied or stored signing key cannot be used."""
+
+
+class InvalidToken(Exception):
+    """A user token that is malformed, expired, not ours, or signed with another key."""
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """The data an API key opens: one account's development or production environment."""
+
+    account: str
+    env: Environment
+
+    @property
+    def id(self) -> str:
+        return f"{self.account}.{self.env}"
+
+
+class ApiKeys:
+    """Maps API keys to namespaces."""
+
+    def __init__(self, accounts: Iterable[Account]) -> None:
+        self._namespaces: dict[str, Namespace] = {}
+        for account in accounts:
+            self._namespaces[account.dev_key] = Namespace(account.name, "dev")
+            self._namespaces[account.prod_key] = Namespace(account.name, "prod")
+
+    @property
+    def namespaces(self) -> list[Namespace]:
+        return list(self._namespaces.values())
+
+    def namespace_for(self, authorization: str | None) -> Namespace | None:
+        """The namespace of an `Authorization` header value: `Bearer <key>` (any case) or a bare key."""
+        if not authorization:
+            return None
+        scheme, _, rest = authorization.strip().partition(" ")
+        key = rest.strip() if scheme.lower() == "bearer" and rest.strip() else authorization.strip()
+        return self._namespaces.get(key)
+
+
+class SigningKey:
+    """A private key with its algorithm, public JWK and `kid`."""
+
+    def __init__(self, private_key: PrivateKey) -> None:
+        self.private_key = private_key
+        if isinstance(private_key, ec.EllipticCurvePrivateKey):
+            if not isinstance(private_key.curve, ec.SECP256R1):
+                raise SigningKeyError(f"EC signing keys must use the P-256 curve, not {private_key.curve.name}")
+            self.algorithm: JwtAlgorithm = "ES256"
+            jwk = ECAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
+            required: tuple[str, ...] = ("crv", "kty", "x", "y")
+        else:
+            self.algorithm = "RS256"
+            jwk = RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
+            required = ("e", "kty", "n")
+        canonical = json.dumps({k: jwk[k] for k in required}, separators=(",", ":"), sort_keys=True)
+        self.kid = base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
+        self.public_jwk: dict[str, Any] = {**jwk, "kid": self.kid, "alg": self.algorithm, "use": "sig"}
+
+    @classmethod
+    def generate(cls, algorithm: JwtAlgorithm) -> SigningKey:
+        if algorithm == "ES256":
+            return cls(ec.generate_private_key(ec.SECP256R1()))
+        return cls(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+
+    @classmethod
+    def from_pem(cls, pem: bytes, source: str) -> SigningKey:
+        try:
+            key = serialization.load_pem_private_key(pem, password=None)
+        except (ValueError, TypeError) as exc:
+            raise SigningKeyError(f"{source}: not an unencrypted PEM private key ({exc})") from exc
+        if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+            raise SigningKeyError(f"{source}: only EC P-256 (ES256) and RSA (RS256) keys can sign tokens")
+        return cls(key)
+
+    def to_pem(self) -> str:
+        return self.private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+
+
+def load_signing_keys(
+    store: Store, algorithm: JwtAlgorithm, supplied: Path | None
+) -> tuple[SigningKey, list[SigningKey]]:
+    """The active signing key and every key whose tokens should still verify.
+
+    A supplied PEM file wins (its key type decides the algorithm). Otherwise the keys kept in the
+    store are used, and a key for `algorithm` is generated and kept if there is none yet.
+    """
+    if supplied is not None:
+        try:
+            pem = supplied.read_bytes()
+        except OSError as exc:
+            raise SigningKeyError(f"{supplied}: cannot read the signing key: {exc.strerror}") from exc
+        key = SigningKey.from_pem(pem, str(supplied))
+        return key, [key]
+    stored = store.get_meta(SIGNING_KEYS_META) or {"keys": []}
+    keys = [SigningKey.from_pem(entry["pem"].encode(), "stored signing key") for entry in stored["keys"]]
+    active = next((key for key in reversed(keys) if key.algorithm == algorithm), None)
+    if active is None:
+        active = SigningKey.generate(algorithm)
+        keys.append(active)
+        store.put_meta(SIGNING_KEYS_META, {"keys": [{"pem": key.to_pem()} for key in keys]})
+    return active, keys
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    namespace: Namespace
+    user_id: str
+    username: str | None
+    claims: dict[str, Any]
+
+
+class TokenIssuer:
+    """Signs and verifies user tokens."""
+
+    def __init__(self, active: SigningKey, keys: list[SigningKey], issuer: str, ttl: int, clock: Clock) -> None:
+        self.active = active
+        self._keys = {key.kid: key for key in keys}
+        self.issuer = issuer
+        self.ttl = ttl
+        self._clock = clock
+
+    def issue(self, namespace: Namespace, user_id: str, username: str | None, ttl: int | None = None) -> str:
+        now = int(self._clock.now())
+        claims = {
+            "iss": self.issuer,
+            "sub": user_id,
+            "iat": now,
+            "exp": now + (self.ttl if ttl is None else ttl),
+            "jti": os.urandom(8).hex(),
+            "userId": user_id,
+            "username": username,
+            "namespace": namespace.env,
+            "account": namespace.account,
+        }
+        return self.sign(claims)
+
+    def sign(self, claims: dict[str, Any], key: SigningKey | None = None) -> str:
+        key = key or self.active
+        return jwt.encode(claims, key.private_key, algorithm=key.algorithm, headers={"kid": key.kid})
+
+    def verify(self, token: str) -> TokenClaims:
+        """The claims of a token this emulator signed and that has not expired (by the emulator's clock)."""
+        try:
+            header = jwt.get_unverified_header(token)
+            key = self._keys.get(header.get("kid", ""))
+            if key is None:
+                raise InvalidToken("unknown signing key")
+            claims = jwt.decode(
+                token,
+                key.private_key.public_key(),
+                algorithms=[key.algorithm],
+                issuer=self.issuer,
+                options={"verify_exp": False, "verify_iat": False, "require": ["exp", "iat", "sub"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        if not isinstance(claims.get("exp"), int) or claims["exp"] <= self._clock.now():
+            raise InvalidToken("the token has expired")
+        env, account = claims.get("namespace"), claims.get("account")
+        if env not in ("dev", "prod") or not isinstance(account, str):
+            raise InvalidToken("the token names no namespace")
+        return TokenClaims(Namespace(account, env), str(claims["sub"]), claims.get("username"), claims)
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [key.public_jwk for key in self._keys.values()]}

@@ -1,0 +1,138 @@
+"""The command line: `alloy-mock serve` (flags documented in the README and `--help`)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import socket
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .config import DEFAULT_DEV_KEY, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_PROD_KEY, ConfigError, Settings
+from .errors import StartupError
+from .http.system import API_VERSIONS
+
+PROG = "alloy-mock"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="A local emulator of the Alloy Embedded API.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="run the emulator",
+        description="Run the emulator. Every flag can also be set with the ALLOY_MOCK_* variable named below; "
+        "flags win over variables.",
+    )
+    # Defaults are None so that Settings.load() can tell "not given" from "given".
+    options = [
+        ("--host", "ALLOY_MOCK_HOST", f"address to bind (default {DEFAULT_HOST})"),
+        ("--port", "ALLOY_MOCK_PORT", f"port (default {DEFAULT_PORT}; 0 picks a free one and prints it)"),
+        ("--db", "ALLOY_MOCK_DB", "TinyDB JSON file (default: db.json in the data folder); :memory: keeps nothing"),
+        ("--fixtures", "ALLOY_MOCK_FIXTURES", "seed data file or folder replacing the bundled fixtures"),
+        ("--dev-key", "ALLOY_MOCK_DEV_KEY", f"API key of the development namespace (default {DEFAULT_DEV_KEY})"),
+        ("--prod-key", "ALLOY_MOCK_PROD_KEY", f"API key of the production namespace (default {DEFAULT_PROD_KEY})"),
+        ("--keys-file", "ALLOY_MOCK_KEYS_FILE", "JSON file of further accounts (see the README)"),
+        ("--token-ttl", "ALLOY_MOCK_TOKEN_TTL", "user token lifetime in seconds (default 1800)"),
+        ("--jwt-alg", "ALLOY_MOCK_JWT_ALG", "user token signature: ES256 (default) or RS256"),
+        (
+            "--signing-key",
+            "ALLOY_MOCK_SIGNING_KEY",
+            "PEM private key that signs tokens (default: generated, kept in the db)",
+        ),
+        ("--issuer", "ALLOY_MOCK_ISSUER", "`iss` claim of user tokens (default alloy-mock)"),
+        ("--max-body-bytes", "ALLOY_MOCK_MAX_BODY_BYTES", "largest request body accepted (default 2 MiB)"),
+    ]
+    for flag, env, text in options:
+        metavar = flag.strip("-").upper().replace("-", "_")
+        serve.add_argument(flag, default=None, metavar=metavar, help=f"{text} [{env}]")
+    serve.add_argument(
+        "--access-log", action="store_const", const=True, default=None, help="log every request [ALLOY_MOCK_ACCESS_LOG]"
+    )
+    serve.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["debug", "info", "warning", "error"],
+        help="server log level (default warning)",
+    )
+    return parser
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket; raises ConfigError with a one-line reason (port in use, bad address)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: unknown address ({exc.strerror})") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = "the port is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise ConfigError(f"cannot listen on {host}:{port}: {reason}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "log_level")}
+    settings = Settings.load(flags)
+    sock = bind(settings.host, settings.port)
+    try:
+        app = create_app(settings)
+    except BaseException:
+        sock.close()
+        raise
+    base = url_of(sock)
+    account = settings.default_account
+    data = settings.db if settings.db != ":memory:" else ":memory: (nothing is kept)"
+    print(
+        f"alloy-mock {__version__} listening on {base}\n"
+        f"  API:      {base}/2023-12 (also {', '.join(v for v in API_VERSIONS if v != '2023-12')})\n"
+        f"  dev key:  {account.dev_key}\n"
+        f"  prod key: {account.prod_key}\n"
+        + (f"  accounts: {', '.join(a.name for a in settings.accounts)}\n" if len(settings.accounts) > 1 else "")
+        + f"  data:     {data}\n"
+        f"  JWKS:     {base}/.well-known/jwks.json",
+        flush=True,
+    )
+    config = uvicorn.Config(
+        app, log_level=args.log_level, access_log=settings.access_log, lifespan="on", timeout_graceful_shutdown=5
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return serve(args)
+    except StartupError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(main())

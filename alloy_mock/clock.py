@@ -1,0 +1,51 @@
+"""The emulator's clock: the system time, which tests can freeze or move forward.
+
+Token lifetimes and timestamps read this clock, so a test can expire a token without waiting.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+
+class Clock:
+    def __init__(self) -> None:
+        self._frozen_at: float | None = None
+        self._offset = 0.0
+
+    def now(self) -> float:
+        """Seconds since the epoch, as the emulator sees them."""
+        if self._frozen_at is not None:
+            return self._frozen_at
+        return time.time() + self._offset
+
+    def iso_now(self) -> str:
+        """The time as the vendor writes it: ISO 8601 UTC with milliseconds, e.g. 2023-12-07T17:20:51.889Z."""
+        moment = datetime.fromtimestamp(self.now(), tz=timezone.utc)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen_at is not None
+
+    def freeze(self, at: float | None = None) -> None:
+        """Stop the clock, at `at` (epoch seconds) or at the current emulated time."""
+        self._frozen_at = self.now() if at is None else at
+
+    def unfreeze(self) -> None:
+        """Let the clock run again from where it stands."""
+        if self._frozen_at is not None:
+            self._offset = self._frozen_at - time.time()
+            self._frozen_at = None
+
+    def advance(self, seconds: float) -> None:
+        if self._frozen_at is not None:
+            self._frozen_at += seconds
+        else:
+            self._offset += seconds
+
+    def reset(self) -> None:
+        """Back to the system time."""
+        self._frozen_at = None
+        self._offset = 0.0

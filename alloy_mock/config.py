@@ -1,0 +1,217 @@
+"""All configuration in one place: defaults, environment variables and command-line flags.
+
+Flags win over environment variables, which win over the defaults. `Settings.load()` validates
+everything and raises ConfigError with a one-line message naming the flag or variable at fault.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+
+from .errors import StartupError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_DEV_KEY = "alloy-mock-dev-key"
+DEFAULT_PROD_KEY = "alloy-mock-prod-key"
+DEFAULT_ACCOUNT = "default"
+DEFAULT_TOKEN_TTL = 1800  # seconds; the vendor documents "at most 30 minutes"
+DEFAULT_ISSUER = "alloy-mock"
+DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
+DB_FILE_NAME = "db.json"
+ENV_PREFIX = "ALLOY_MOCK_"
+ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+JwtAlgorithm = Literal["ES256", "RS256"]
+
+
+class ConfigError(StartupError):
+    """Configuration that cannot be used; the message is one line, fit for the terminal."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """One vendor account: a development and a production key, each with its own namespace."""
+
+    name: str
+    dev_key: str
+    prod_key: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the emulator can be told. Built directly (tests, the pytest plugin) the defaults
+    keep nothing on disk; `Settings.load()` (the command line) defaults to a file in the data folder."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    db: str = ":memory:"  # a path, or ":memory:" to keep nothing
+    fixtures: Path | None = None  # None: the bundled fixtures
+    accounts: tuple[Account, ...] = (Account(DEFAULT_ACCOUNT, DEFAULT_DEV_KEY, DEFAULT_PROD_KEY),)
+    token_ttl: int = DEFAULT_TOKEN_TTL
+    jwt_algorithm: JwtAlgorithm = "ES256"
+    signing_key: Path | None = None  # a PEM private key; None: generated and kept in the db
+    issuer: str = DEFAULT_ISSUER
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    access_log: bool = False
+
+    @property
+    def default_account(self) -> Account:
+        return self.accounts[0]
+
+    @classmethod
+    def load(cls, flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from flags (argparse names, None = not given) over ALLOY_MOCK_* variables."""
+        source = _Source(flags or {}, os.environ if env is None else env)
+        port = source.integer("port", DEFAULT_PORT, minimum=0, maximum=65535)
+        db = source.text("db") or str(default_data_dir(source.env) / DB_FILE_NAME)
+        if db != ":memory:":
+            db = str(Path(db).expanduser())
+        fixtures = source.path("fixtures")
+        signing_key = source.path("signing_key")
+        for name, path in (("fixtures", fixtures), ("signing_key", signing_key)):
+            if path is not None and not path.exists():
+                raise ConfigError(f"{source.describe(name)}: {path} does not exist")
+        algorithm = (source.text("jwt_alg") or "ES256").upper()
+        if algorithm not in ("ES256", "RS256"):
+            raise ConfigError(f"{source.describe('jwt_alg')}: must be ES256 or RS256, not {algorithm!r}")
+        accounts = [
+            Account(
+                DEFAULT_ACCOUNT,
+                source.text("dev_key") or DEFAULT_DEV_KEY,
+                source.text("prod_key") or DEFAULT_PROD_KEY,
+            )
+        ]
+        keys_file = source.path("keys_file")
+        if keys_file is not None:
+            accounts.extend(_read_keys_file(keys_file))
+        _check_accounts(accounts, source)
+        return cls(
+            host=source.text("host") or DEFAULT_HOST,
+            port=port,
+            db=db,
+            fixtures=fixtures,
+            accounts=tuple(accounts),
+            token_ttl=source.integer("token_ttl", DEFAULT_TOKEN_TTL, minimum=1, maximum=10 * 365 * 86400),
+            jwt_algorithm=algorithm,  # type: ignore[arg-type]
+            signing_key=signing_key,
+            issuer=source.text("issuer") or DEFAULT_ISSUER,
+            max_body_bytes=source.integer("max_body_bytes", DEFAULT_MAX_BODY_BYTES, minimum=1024, maximum=1 << 30),
+            access_log=source.boolean("access_log"),
+        )
+
+
+def default_data_dir(env: Mapping[str, str]) -> Path:
+    """Where the database lives by default: $ALLOY_MOCK_DATA_DIR, else $XDG_DATA_HOME/alloy-mock."""
+    if env.get("ALLOY_MOCK_DATA_DIR"):
+        return Path(env["ALLOY_MOCK_DATA_DIR"]).expanduser()
+    base = env.get("XDG_DATA_HOME") or str(Path("~/.local/share").expanduser())
+    return Path(base) / "alloy-mock"
+
+
+class _Source:
+    """Reads one setting from the flags, else from the environment, and names it in errors."""
+
+    def __init__(self, flags: Mapping[str, Any], env: Mapping[str, str]) -> None:
+        self.flags = flags
+        self.env = env
+
+    def describe(self, name: str) -> str:
+        if self.flags.get(name) is not None:
+            return "--" + name.replace("_", "-")
+        return ENV_PREFIX + name.upper()
+
+    def raw(self, name: str) -> Any:
+        value = self.flags.get(name)
+        if value is None:
+            value = self.env.get(ENV_PREFIX + name.upper()) or None
+        return value
+
+    def text(self, name: str) -> str | None:
+        value = self.raw(name)
+        if value is None:
+            return None
+        value = str(value).strip()
+        if not value:
+            raise ConfigError(f"{self.describe(name)}: must not be empty")
+        return value
+
+    def path(self, name: str) -> Path | None:
+        value = self.text(name)
+        return None if value is None else Path(value).expanduser()
+
+    def integer(self, name: str, default: int, minimum: int, maximum: int) -> int:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise ConfigError(f"{self.describe(name)}: must be a whole number, not {value!r}") from None
+        if not minimum <= number <= maximum:
+            raise ConfigError(f"{self.describe(name)}: must be between {minimum} and {maximum}, not {number}")
+        return number
+
+    def boolean(self, name: str) -> bool:
+        value = self.raw(name)
+        if value is None or isinstance(value, bool):
+            return bool(value)
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{self.describe(name)}: must be true or false, not {value!r}")
+
+
+def _read_keys_file(path: Path) -> list[Account]:
+    """A keys file: {"accounts": [{"name": ..., "devKey": ..., "prodKey": ...}, ...]}."""
+    try:
+        data = orjson.loads(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the keys file: {exc.strerror}") from exc
+    except orjson.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: the keys file is not valid JSON: {exc}") from exc
+    entries = data.get("accounts") if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f'{path}: expected {{"accounts": [{{"name", "devKey", "prodKey"}}, ...]}}')
+    accounts = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{path}: accounts[{i}]: must be an object")
+        values = []
+        for key in ("name", "devKey", "prodKey"):
+            value = entry.get(key)
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{path}: accounts[{i}].{key}: must be a non-empty string")
+            values.append(value.strip())
+        accounts.append(Account(*values))
+    return accounts
+
+
+def _check_accounts(accounts: list[Account], source: _Source) -> None:
+    names: set[str] = set()
+    keys: dict[str, str] = {}
+    for account in accounts:
+        if not ACCOUNT_NAME.match(account.name):
+            raise ConfigError(f"account name {account.name!r}: use letters, digits, '-' and '_' only")
+        if account.name in names:
+            raise ConfigError(f"account name {account.name!r} is given twice")
+        names.add(account.name)
+        for env_name, key in (("dev", account.dev_key), ("prod", account.prod_key)):
+            where = f"{account.name} {env_name}"
+            if key in keys:
+                if account.name == DEFAULT_ACCOUNT and keys[key] == f"{DEFAULT_ACCOUNT} dev":
+                    raise ConfigError(
+                        f"{source.describe('dev_key')} and {source.describe('prod_key')} are the same key; "
+                        "each namespace needs its own"
+                    )
+                raise ConfigError(f"the same API key is given for {keys[key]} and {where}; each needs its own")
+            keys[key] = where

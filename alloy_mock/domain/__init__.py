@@ -1,0 +1,1 @@
+"""The emulator's domain: what users, tokens and integrations do, with no knowledge of HTTP."""

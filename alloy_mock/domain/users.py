@@ -1,0 +1,150 @@
+"""End users: created by the ISV's backend, unique by username within a namespace."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..auth import Namespace
+from ..clock import Clock
+from ..ids import new_object_id
+from ..store import Collection, DuplicateKeyError, Store
+from .errors import Conflict, InvalidInput, NotFound
+
+COLLECTION = "users"
+UNIQUE_FIELDS = ("username",)
+MAX_TEXT_LENGTH = 1024
+MAX_BATCH_SIZE = 1000
+USER_NOT_FOUND = "User not found"
+USER_EXISTS = "User already exists"
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    username: str
+    full_name: str | None
+    created_at: str
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> User:
+        return cls(doc["userId"], doc["username"], doc.get("fullName"), doc["createdAt"])
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = {"userId": self.user_id, "username": self.username, "createdAt": self.created_at}
+        if self.full_name is not None:
+            doc["fullName"] = self.full_name
+        return doc
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    created: list[User]
+    invalid: list[Any]  # the rejected input items, echoed as given
+
+
+def _text(value: Any, field: str, required: bool) -> str | None:
+    """A text field: a string of 1 to MAX_TEXT_LENGTH characters that is not only white space."""
+    if value is None:
+        if required:
+            raise InvalidInput(f"{field} is required")
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field} must be a string")
+    if not value.strip():
+        raise InvalidInput(f"{field} must not be empty")
+    if len(value) > MAX_TEXT_LENGTH:
+        raise InvalidInput(f"{field} must be at most {MAX_TEXT_LENGTH} characters")
+    return value
+
+
+class Users:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    def _users(self, namespace: Namespace) -> Collection:
+        return self._store.collection(namespace.id, COLLECTION)
+
+    def create(self, namespace: Namespace, username: Any, full_name: Any = None) -> User:
+        name = _text(username, "username", required=True)
+        assert name is not None
+        user = User(new_object_id(), name, _text(full_name, "fullName", required=False), self._clock.iso_now())
+        try:
+            self._users(namespace).insert(user.user_id, user.to_doc())
+        except DuplicateKeyError:
+            raise Conflict(USER_EXISTS) from None
+        return user
+
+    def create_batch(self, namespace: Namespace, items: Sequence[Any]) -> BatchResult:
+        """Create every valid item in one transaction; report the rest as the vendor does.
+
+        An item is invalid when it has no usable username or its username exists (also earlier in
+        the same batch). Nothing valid: "No valid users provided"; only existing names:
+        "All users already exist".
+        """
+        if len(items) > MAX_BATCH_SIZE:
+            raise InvalidInput(f"A batch can create at most {MAX_BATCH_SIZE} users, not {len(items)}")
+        users = self._users(namespace)
+        now = self._clock.iso_now()
+        created: list[User] = []
+        invalid: list[Any] = []
+        taken: set[str] = set()
+        unusable = 0
+        for item in items:
+            try:
+                if not isinstance(item, Mapping):
+                    raise InvalidInput("not an object")
+                name = _text(item.get("username"), "username", required=True)
+                full_name = _text(item.get("fullName"), "fullName", required=False)
+            except InvalidInput:
+                unusable += 1
+                invalid.append(item)
+                continue
+            assert name is not None
+            if name in taken or users.find("username", name) is not None:
+                invalid.append(item)
+                continue
+            taken.add(name)
+            created.append(User(new_object_id(), name, full_name, now))
+        if not created:
+            raise InvalidInput("All users already exist" if items and not unusable else "No valid users provided")
+        users.insert_many([(user.user_id, user.to_doc()) for user in created])
+        return BatchResult(created, invalid)
+
+    def list(self, namespace: Namespace) -> list[User]:
+        return [User.from_doc(doc) for doc in self._users(namespace).all()]
+
+    def find(self, namespace: Namespace, id_or_username: str) -> User | None:
+        """A user by id, or else by username (the vendor accepts either wherever a userId goes)."""
+        users = self._users(namespace)
+        doc = users.get(id_or_username) or users.find("username", id_or_username)
+        return User.from_doc(doc) if doc is not None else None
+
+    def get(self, namespace: Namespace, id_or_username: str) -> User:
+        user = self.find(namespace, id_or_username)
+        if user is None:
+            raise NotFound(USER_NOT_FOUND)
+        return user
+
+    def update(self, namespace: Namespace, id_or_username: str, username: Any = None, full_name: Any = None) -> User:
+        user = self.get(namespace, id_or_username)
+        changes: dict[str, Any] = {}
+        new_name = _text(username, "username", required=False)
+        if new_name is not None and new_name != user.username:
+            changes["username"] = new_name
+        new_full_name = _text(full_name, "fullName", required=False)
+        if new_full_name is not None:
+            changes["fullName"] = new_full_name
+        if not changes:
+            return user
+        try:
+            return User.from_doc(self._users(namespace).update(user.user_id, changes))
+        except DuplicateKeyError:
+            raise Conflict(USER_EXISTS) from None
+
+    def delete(self, namespace: Namespace, id_or_username: str) -> User:
+        user = self.get(namespace, id_or_username)
+        self._users(namespace).delete(user.user_id)
+        return user

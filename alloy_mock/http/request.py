@@ -1,0 +1,97 @@
+"""Reading requests: the emulator, the caller's namespace, path and query parameters, JSON bodies."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+import orjson
+from starlette.requests import Request
+
+from .errors import ApiError, unauthorized
+
+if TYPE_CHECKING:
+    from ..auth import Namespace
+    from ..emulator import Emulator
+
+JSON_TYPES = ("application/json",)
+
+
+def emulator(request: Request) -> Emulator:
+    return request.app.state.emulator  # type: ignore[no-any-return]
+
+
+def namespace(request: Request) -> Namespace:
+    """The namespace of the request's API key (`Authorization: Bearer <key>`), or a 401."""
+    found = emulator(request).keys.namespace_for(request.headers.get("authorization"))
+    if found is None:
+        raise unauthorized()
+    return found
+
+
+def path_param(request: Request, name: str) -> str:
+    """A path segment, decoded (the path normalizer keeps an encoded '/' inside a segment as %2F)."""
+    return unquote(request.path_params[name])
+
+
+def query_param(request: Request, name: str) -> str | None:
+    """A query parameter; an empty value (`?userId` or `?userId=`) counts as absent."""
+    value = request.query_params.get(name)
+    return value or None
+
+
+def required_query_param(request: Request, name: str) -> str:
+    value = query_param(request, name)
+    if value is None:
+        raise ApiError(400, f"{name} is required")
+    return value
+
+
+async def read_json(request: Request) -> Any:
+    """The body parsed as JSON; an empty body is an empty object.
+
+    400 for malformed JSON, 413 past the size limit, 415 when a Content-Type other than JSON is
+    declared (a body without any Content-Type is read as JSON, as lenient clients send it).
+    """
+    limit = emulator(request).settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"Request body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"Request body is larger than {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if not body.strip():
+        return {}
+    content_type = request.headers.get("content-type")
+    if content_type is not None:
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        if media_type not in JSON_TYPES and not media_type.endswith("+json"):
+            raise ApiError(415, f"Content-Type must be application/json, not {media_type or 'empty'}")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"Malformed JSON body: {exc}") from None
+
+
+async def read_json_object(request: Request) -> dict[str, Any]:
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise ApiError(400, f"The JSON body must be an object, not {_json_type(body)}")
+    return body
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    return "a number"

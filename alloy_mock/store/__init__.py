@@ -1,0 +1,6 @@
+"""The one place that owns TinyDB: namespaced, indexed, journaled document collections."""
+
+from .journal import DatabaseError, DurabilityError
+from .store import MEMORY, Collection, DuplicateKeyError, Store
+
+__all__ = ["MEMORY", "Collection", "DatabaseError", "DuplicateKeyError", "DurabilityError", "Store"]

@@ -1,0 +1,228 @@
+"""The store: namespaced collections of JSON documents in TinyDB, indexed, journaled to disk.
+
+Each namespace (an account's development or production environment) has its own TinyDB tables,
+named `<namespace>/<collection>`, so isolation lives in the data itself. Lookups by key and by a
+unique field use in-memory indexes; nothing scans a table to find one document.
+
+All methods are synchronous and meant to be called from one thread (the event loop): a
+check-then-write sequence between two awaits is atomic, which is what makes usernames unique
+under concurrent requests. `await store.durable()` waits until every change made so far is on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from .journal import Journal
+from .tinydb_ext import Doc, KeyedTable, KeyedTinyDB, RecordingStorage, Tables
+
+MEMORY = ":memory:"
+META_TABLE = "_meta"
+# Compact when the journal is larger than this, or than twice the last snapshot, whichever is more:
+# snapshot cost stays proportional to the writes that paid for it.
+MIN_COMPACTION_BYTES = 8 * 1024 * 1024
+
+
+class DuplicateKeyError(Exception):
+    """An insert or update would give two documents the same key or unique field value."""
+
+    def __init__(self, field: str, value: Any) -> None:
+        super().__init__(f"duplicate {field}: {value!r}")
+        self.field = field
+        self.value = value
+
+
+class Collection:
+    """One namespace's documents of one kind, keyed by a string id, with unique-field indexes."""
+
+    def __init__(self, store: Store, table: KeyedTable, unique: tuple[str, ...]) -> None:
+        self._store = store
+        self._table = table
+        self._indexes: dict[str, dict[Any, str]] = {name: {} for name in unique}
+        for doc in table:
+            self._index(str(doc.doc_id), doc)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def get(self, key: str) -> Doc | None:
+        return self._table.get_doc(key)
+
+    def find(self, field: str, value: Any) -> Doc | None:
+        """The document whose unique `field` equals `value`, if any."""
+        key = self._indexes[field].get(value)
+        return None if key is None else self.get(key)
+
+    def all(self) -> list[Doc]:
+        """Every document, in insertion order."""
+        return [dict(doc) for doc in self._table.all()]
+
+    def insert(self, key: str, doc: Mapping[str, Any]) -> None:
+        self.insert_many([(key, doc)])
+
+    def insert_many(self, items: list[tuple[str, Mapping[str, Any]]]) -> None:
+        """Insert documents in one transaction; all keys and unique values must be new."""
+        keys: set[str] = set()
+        values: dict[str, set[Any]] = {name: set() for name in self._indexes}
+        for key, doc in items:
+            if key in keys or self._table.get_doc(key) is not None:
+                raise DuplicateKeyError("key", key)
+            keys.add(key)
+            for name, index in self._indexes.items():
+                value = doc.get(name)
+                if value is not None and (value in index or value in values[name]):
+                    raise DuplicateKeyError(name, value)
+                values[name].add(value)
+        with self._store.transaction():
+            self._table.insert_docs(items)
+        for key, doc in items:
+            self._index(key, doc)
+
+    def update(self, key: str, changes: Mapping[str, Any]) -> Doc:
+        """Set fields of an existing document (None removes a field); returns the new document."""
+        old = self.get(key)
+        if old is None:
+            raise KeyError(key)
+        new = {**old, **changes}
+        for name in [k for k, v in changes.items() if v is None]:
+            del new[name]
+        for name, index in self._indexes.items():
+            value = new.get(name)
+            if value is not None and index.get(value, key) != key:
+                raise DuplicateKeyError(name, value)
+        with self._store.transaction():
+            self._table.replace_doc(key, new)
+        self._unindex(key, old)
+        self._index(key, new)
+        return new
+
+    def delete(self, key: str) -> Doc | None:
+        """Remove a document; returns it, or None if there was none."""
+        old = self.get(key)
+        if old is not None:
+            with self._store.transaction():
+                self._table.remove_doc(key)
+            self._unindex(key, old)
+        return old
+
+    def _index(self, key: str, doc: Mapping[str, Any]) -> None:
+        for name, index in self._indexes.items():
+            value = doc.get(name)
+            if value is not None:
+                index[value] = key
+
+    def _unindex(self, key: str, doc: Mapping[str, Any]) -> None:
+        for name, index in self._indexes.items():
+            value = doc.get(name)
+            if value is not None and index.get(value) == key:
+                del index[value]
+
+
+class Store:
+    """Namespaced collections over one TinyDB database, optionally backed by files on disk."""
+
+    def __init__(self, path: str | Path, unique_fields: Mapping[str, tuple[str, ...]] | None = None) -> None:
+        """Open the database at `path` (or ":memory:"). Raises journal.DatabaseError."""
+        self.path = None if str(path) == MEMORY else Path(path)
+        self._unique_fields = dict(unique_fields or {})
+        self._journal: Journal | None = None
+        tables: Tables = {}
+        self._journal_bytes = 0
+        self._snapshot_bytes = 0
+        if self.path is not None:
+            self._journal = Journal(self.path)
+            loaded = self._journal.open()
+            tables = loaded.tables
+            self._journal_bytes = loaded.journal_bytes
+            self._snapshot_bytes = loaded.snapshot_bytes
+        self._storage = RecordingStorage(tables)
+        self._db = KeyedTinyDB(storage=lambda: self._storage)
+        self._collections: dict[str, Collection] = {}
+        self._depth = 0
+        self._maybe_compact()
+
+    # -- collections and namespaces -------------------------------------------------------------
+
+    def collection(self, namespace: str, name: str) -> Collection:
+        table_name = f"{namespace}/{name}"
+        found = self._collections.get(table_name)
+        if found is None:
+            found = Collection(self, self._table(table_name), self._unique_fields.get(name, ()))
+            self._collections[table_name] = found
+        return found
+
+    def namespaces(self) -> set[str]:
+        return {name.split("/", 1)[0] for name in self._db.tables() if "/" in name}
+
+    def reset(self, namespace: str | None = None) -> None:
+        """Drop every collection of one namespace (or of all of them). Cost: one op per table."""
+        prefix = None if namespace is None else f"{namespace}/"
+        with self.transaction():
+            for name in list(self._db.tables()):
+                if "/" in name and (prefix is None or name.startswith(prefix)):
+                    self._db.drop_table(name)
+                    self._collections.pop(name, None)
+
+    # -- small key/value documents outside namespaces (e.g. the token signing key) --------------
+
+    def get_meta(self, key: str) -> Doc | None:
+        return self._table(META_TABLE).get_doc(key)
+
+    def put_meta(self, key: str, doc: Mapping[str, Any]) -> None:
+        with self.transaction():
+            self._table(META_TABLE).replace_doc(key, doc)
+
+    def _table(self, name: str) -> KeyedTable:
+        table = self._db.table(name)
+        assert isinstance(table, KeyedTable)
+        return table
+
+    # -- transactions and durability ----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group the changes made inside into one journal line (all or nothing on disk)."""
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0:
+                self._commit()
+
+    def _commit(self) -> None:
+        ops = self._storage.take_pending()
+        if not ops or self._journal is None:
+            return
+        _, size = self._journal.append(ops)
+        self._journal_bytes += size
+        self._maybe_compact()
+
+    def _maybe_compact(self) -> None:
+        if self._journal is None:
+            return
+        if self._journal_bytes > max(MIN_COMPACTION_BYTES, 2 * self._snapshot_bytes):
+            self._snapshot_bytes = self._journal.snapshot(self._storage.read())
+            self._journal_bytes = 0
+
+    @property
+    def has_pending_writes(self) -> bool:
+        return self._journal is not None and self._journal.pending
+
+    async def durable(self) -> None:
+        """Wait until every change made so far is on disk (returns at once for ":memory:")."""
+        if self._journal is not None:
+            await self._journal.wait()
+
+    def flush(self) -> None:
+        """Blocking form of `durable()`, for code outside the event loop."""
+        if self._journal is not None:
+            self._journal.flush()
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None

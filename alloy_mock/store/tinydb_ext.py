@@ -1,0 +1,152 @@
+"""TinyDB extensions that make writes O(1) and let every change be journaled.
+
+Plain TinyDB hands the *whole* database to its storage on every write, and its tables convert
+every key of a table on every update. Here:
+
+- `KeyedTable` uses string document ids chosen by the caller (a user's id is its document id),
+  and updates the table in place, recording which documents an operation touched.
+- `RecordingStorage` keeps the data in memory and collects those changes as journal operations
+  (`put`, `del`, `drop`), which the store writes to disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+from tinydb.table import Table
+
+Doc = dict[str, Any]
+Tables = dict[str, dict[str, Doc]]
+# A journal operation: ["put", table, id, doc] | ["del", table, id] | ["drop", table]
+Op = list[Any]
+
+
+class RecordingStorage(Storage):
+    """In-memory TinyDB storage that records the changes made through `KeyedTable`."""
+
+    def __init__(self, data: Tables | None = None) -> None:
+        self._data: Tables = data if data is not None else {}
+        self._known_tables = set(self._data)
+        self.pending: list[Op] = []
+
+    def read(self) -> Tables:
+        # The live dict, not a copy: KeyedTable updates it in place.
+        return self._data
+
+    def write(self, data: Tables) -> None:
+        # KeyedTable has already recorded its document changes; what reaches here from TinyDB
+        # itself is a table-level change (drop_table / drop_tables), found by comparing names.
+        for name in self._known_tables - data.keys():
+            self.pending.append(["drop", name])
+        self._data = data
+        self._known_tables = set(data)
+
+    def record(self, op: Op) -> None:
+        if op[0] == "put":
+            self._known_tables.add(op[1])
+        self.pending.append(op)
+
+    def take_pending(self) -> list[Op]:
+        ops, self.pending = self.pending, []
+        return ops
+
+
+class _ChangeRecorder(MutableMapping[str, Doc]):
+    """The view of one table that TinyDB's updaters mutate; remembers the ids they touch."""
+
+    def __init__(self, raw: dict[str, Doc]) -> None:
+        self.raw = raw
+        self.touched: dict[str, None] = {}  # ordered set
+        self.cleared = False
+
+    def __getitem__(self, doc_id: str) -> Doc:
+        # TinyDB's update() mutates the returned document in place, so reading counts as touching.
+        self.touched[doc_id] = None
+        return self.raw[doc_id]
+
+    def __setitem__(self, doc_id: str, doc: Doc) -> None:
+        self.touched[doc_id] = None
+        self.raw[doc_id] = doc
+
+    def __delitem__(self, doc_id: str) -> None:
+        self.touched[doc_id] = None
+        del self.raw[doc_id]
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self.raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def clear(self) -> None:
+        self.cleared = True
+        self.touched.clear()
+        self.raw.clear()
+
+
+class KeyedTable(Table):
+    """A TinyDB table whose document ids are caller-chosen strings, updated in O(changed docs).
+
+    The typed helpers below wrap TinyDB's own calls, whose annotations assume integer ids.
+    """
+
+    document_id_class = str  # type: ignore[assignment]
+
+    def get_doc(self, key: str) -> Doc | None:
+        doc = self.get(doc_id=key)  # type: ignore[call-overload]
+        return dict(doc) if doc is not None else None
+
+    def insert_docs(self, items: list[tuple[str, Mapping[str, Any]]]) -> None:
+        self.insert_multiple([self.document_class(doc, key) for key, doc in items])  # type: ignore[arg-type]
+
+    def replace_doc(self, key: str, doc: Mapping[str, Any]) -> None:
+        """Make the document with this key hold exactly `doc` (inserting it if absent)."""
+
+        def replace(current: MutableMapping[str, Any]) -> None:
+            current.clear()
+            current.update(doc)
+
+        if not self.update(replace, doc_ids=[key]):  # type: ignore[list-item]
+            self.insert_docs([(key, doc)])
+
+    def remove_doc(self, key: str) -> None:
+        self.remove(doc_ids=[key])  # type: ignore[list-item]
+
+    def _update_table(self, updater: Callable[[dict[int, Mapping[Any, Any]]], None]) -> None:
+        storage = self.storage
+        assert isinstance(storage, RecordingStorage), "KeyedTable needs a RecordingStorage"
+        raw = storage.read().setdefault(self.name, {})
+        view = _ChangeRecorder(raw)
+        try:
+            updater(view)  # type: ignore[arg-type]  # TinyDB only uses the mapping protocol
+        finally:
+            # Record even a partial change, so that the disk always mirrors memory.
+            if view.cleared:
+                storage.record(["drop", self.name])
+            for doc_id in view.touched:
+                doc = raw.get(doc_id)
+                storage.record(["put", self.name, doc_id, doc] if doc is not None else ["del", self.name, doc_id])
+            self.clear_cache()
+
+
+class KeyedTinyDB(TinyDB):
+    table_class = KeyedTable
+
+
+def apply_op(data: Tables, op: Op) -> None:
+    """Replay one journal operation onto the raw tables (used when loading from disk)."""
+    kind = op[0]
+    if kind == "put":
+        data.setdefault(op[1], {})[op[2]] = op[3]
+    elif kind == "del":
+        data.get(op[1], {}).pop(op[2], None)
+    elif kind == "drop":
+        data.pop(op[1], None)
+    else:
+        raise ValueError(f"unknown journal operation {kind!r}")
