@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import os
+import signal
 import socket
 import sys
 from collections.abc import Sequence
@@ -58,7 +60,30 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["debug", "info", "warning", "error"],
         help="server log level (default warning)",
     )
+    check = commands.add_parser(
+        "healthcheck",
+        help="exit 0 if a local emulator answers /health (for container health checks)",
+        description="GET /health on this machine at the configured port and exit 0 if it answers 200.",
+    )
+    check.add_argument("--port", default=None, help="port to check [ALLOY_MOCK_PORT] (default 8000)")
+    check.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the answer (default 3)")
     return parser
+
+
+def healthcheck(args: argparse.Namespace) -> int:
+    """Used by the container's HEALTHCHECK, so it follows the port the server was given."""
+    import urllib.error
+    import urllib.request
+
+    port = Settings.load({"port": args.port}, env=os.environ).port
+    url = f"http://127.0.0.1:{port}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as response:
+            ok = response.status == 200
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"{PROG}: {url}: {getattr(exc, 'reason', exc)}", file=sys.stderr)
+        return 1
+    return 0 if ok else 1
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -116,6 +141,9 @@ def serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config(
         app, log_level=args.log_level, access_log=settings.access_log, lifespan="on", timeout_graceful_shutdown=5
     )
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal; a stop that was asked
+    # for and went cleanly should exit 0 (as `docker stop` and CI expect), not die of the signal.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 
@@ -125,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return serve(args)
+        if args.command == "healthcheck":
+            return healthcheck(args)
     except StartupError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
