@@ -7,13 +7,13 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 
 from .config import Settings
 from .emulator import Emulator
-from .http import integrations, system, tokens, users
+from .http import control, integrations, system, tokens, users
 from .http.errors import EXCEPTION_HANDLERS
-from .http.middleware import DurableResponsesMiddleware, NormalizePathMiddleware
+from .http.middleware import DurableResponsesMiddleware, JournalAndFaultsMiddleware, NormalizePathMiddleware
 
 # The same routes under every version prefix: the paths served so far are identical in all four.
 VENDOR_ROUTES: list[BaseRoute] = [*users.routes, *tokens.routes, *integrations.routes]
@@ -35,10 +35,20 @@ def create_app(settings: Settings | None = None, emulator: Emulator | None = Non
             em.close()
 
     app = Starlette(
-        routes=[*system.routes, *(Mount(f"/{v}", routes=VENDOR_ROUTES) for v in system.API_VERSIONS)],
-        middleware=[Middleware(NormalizePathMiddleware), Middleware(DurableResponsesMiddleware)],
+        routes=[
+            *system.routes,
+            *(Mount(f"/{v}", routes=VENDOR_ROUTES) for v in system.API_VERSIONS),
+            Route("/_mock", control.index, methods=["GET"]),
+            Mount("/_mock", routes=control.routes),
+        ],
+        middleware=[
+            Middleware(NormalizePathMiddleware),
+            Middleware(JournalAndFaultsMiddleware),
+            Middleware(DurableResponsesMiddleware),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
+    app.router.redirect_slashes = False  # never redirect: the generated SDK raises on any 3xx
     app.state.emulator = em
     return app

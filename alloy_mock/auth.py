@@ -162,8 +162,14 @@ class TokenIssuer:
         self._clock = clock
 
     def issue(self, namespace: Namespace, user_id: str, username: str | None, ttl: int | None = None) -> str:
+        return self.sign(self.claims(namespace, user_id, username, ttl))
+
+    def claims(
+        self, namespace: Namespace, user_id: str, username: str | None, ttl: int | None = None
+    ) -> dict[str, Any]:
+        """The claims of a user token issued now (by the emulator's clock)."""
         now = int(self._clock.now())
-        claims = {
+        return {
             "iss": self.issuer,
             "sub": user_id,
             "iat": now,
@@ -174,11 +180,20 @@ class TokenIssuer:
             "namespace": namespace.env,
             "account": namespace.account,
         }
-        return self.sign(claims)
 
     def sign(self, claims: dict[str, Any], key: SigningKey | None = None) -> str:
         key = key or self.active
         return jwt.encode(claims, key.private_key, algorithm=key.algorithm, headers={"kid": key.kid})
+
+    def sign_badly(self, claims: dict[str, Any], how: str) -> str:
+        """A token this emulator must reject, for negative tests: signed by a stranger key that
+        claims our `kid` ("wrong-key"), by a stranger key with its own kid ("unknown-kid"), or
+        not signed at all ("none")."""
+        if how == "none":
+            return jwt.encode(claims, "", algorithm="none")
+        stranger = SigningKey.generate(self.active.algorithm)
+        kid = self.active.kid if how == "wrong-key" else stranger.kid
+        return jwt.encode(claims, stranger.private_key, algorithm=stranger.algorithm, headers={"kid": kid})
 
     def verify(self, token: str) -> TokenClaims:
         """The claims of a token this emulator signed and that has not expired (by the emulator's clock)."""

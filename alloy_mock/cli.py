@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         ("--issuer", "ALLOY_MOCK_ISSUER", "`iss` claim of user tokens (default alloy-mock)"),
         ("--max-body-bytes", "ALLOY_MOCK_MAX_BODY_BYTES", "largest request body accepted (default 2 MiB)"),
+        ("--admin-token", "ALLOY_MOCK_ADMIN_TOKEN", "bearer token required by the control API /_mock (default: open)"),
+        ("--journal-size", "ALLOY_MOCK_JOURNAL_SIZE", "requests kept for GET /_mock/requests (default 1000; 0: off)"),
     ]
     for flag, env, text in options:
         metavar = flag.strip("-").upper().replace("-", "_")

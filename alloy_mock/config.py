@@ -61,6 +61,8 @@ class Settings:
     issuer: str = DEFAULT_ISSUER
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     access_log: bool = False
+    admin_token: str | None = None  # protects the control API (/_mock) when set
+    journal_size: int = 1000  # requests kept for GET /_mock/requests; 0 records nothing
 
     @property
     def default_account(self) -> Account:
@@ -93,6 +95,9 @@ class Settings:
         if keys_file is not None:
             accounts.extend(_read_keys_file(keys_file))
         _check_accounts(accounts, source)
+        admin_token = source.text("admin_token")
+        if admin_token is not None and any(admin_token in (a.dev_key, a.prod_key) for a in accounts):
+            raise ConfigError(f"{source.describe('admin_token')}: must differ from every API key")
         return cls(
             host=source.text("host") or DEFAULT_HOST,
             port=port,
@@ -105,6 +110,8 @@ class Settings:
             issuer=source.text("issuer") or DEFAULT_ISSUER,
             max_body_bytes=source.integer("max_body_bytes", DEFAULT_MAX_BODY_BYTES, minimum=1024, maximum=1 << 30),
             access_log=source.boolean("access_log"),
+            admin_token=admin_token,
+            journal_size=source.integer("journal_size", 1000, minimum=0, maximum=1_000_000),
         )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..auth import Namespace
 from ..clock import Clock
-from ..ids import new_object_id
+from ..ids import is_object_id, new_object_id
 from ..store import Collection, DuplicateKeyError, Store
 from .errors import Conflict, InvalidInput, NotFound
 
@@ -67,10 +67,15 @@ class Users:
     def _users(self, namespace: Namespace) -> Collection:
         return self._store.collection(namespace.id, COLLECTION)
 
-    def create(self, namespace: Namespace, username: Any, full_name: Any = None) -> User:
+    def create(self, namespace: Namespace, username: Any, full_name: Any = None, user_id: Any = None) -> User:
+        """A new user; `user_id` (a 24-hex id) is only for seeding known ids from the control API."""
         name = _text(username, "username", required=True)
         assert name is not None
-        user = User(new_object_id(), name, _text(full_name, "fullName", required=False), self._clock.iso_now())
+        if user_id is not None and not (isinstance(user_id, str) and is_object_id(user_id)):
+            raise InvalidInput("userId must be a 24-character lowercase hex id")
+        user = User(
+            user_id or new_object_id(), name, _text(full_name, "fullName", required=False), self._clock.iso_now()
+        )
         try:
             self._users(namespace).insert(user.user_id, user.to_doc())
         except DuplicateKeyError:

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..control.journal import BODY_LIMIT, RecordedRequest
+from .responses import JSONResponse
+from .system import API_VERSIONS
+
+if TYPE_CHECKING:
+    from ..emulator import Emulator
+
+VERSION_PREFIXES = tuple(f"/{version}/" for version in API_VERSIONS)
 
 
 class NormalizePathMiddleware:
@@ -51,3 +63,81 @@ class DurableResponsesMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_when_durable)
+
+
+class JournalAndFaultsMiddleware:
+    """For vendor API requests: apply injected faults, and record the exchange in the request journal.
+
+    Costs nothing when the journal is off and no fault is set.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(VERSION_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        em = scope["app"].state.emulator
+        if not em.journal.enabled and not em.faults:
+            await self.app(scope, receive, send)
+            return
+        method: str = scope["method"]
+        api_path = path[path.index("/", 1) :] if path.count("/") > 1 else "/"
+        namespace = _namespace_of(em, scope)
+        fault = em.faults.take(method, api_path, namespace) if em.faults else None
+        started = time.perf_counter()
+        request_body: list[bytes] = []
+        response_body: list[bytes] = []
+        status = 500  # if the app raises before answering, the server error handler answers 500
+
+        async def recording_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and sum(map(len, request_body)) < BODY_LIMIT:
+                request_body.append(message.get("body", b""))
+            return message
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and sum(map(len, response_body)) < BODY_LIMIT:
+                response_body.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            if fault is not None and fault.delay_ms:
+                await asyncio.sleep(fault.delay_ms / 1000)  # the latency asked for, not a wait for readiness
+            if fault is not None and fault.status is not None:
+                answer = JSONResponse(fault.body, status_code=fault.status, headers=fault.headers)
+                await answer(scope, recording_receive, recording_send)
+            else:
+                await self.app(scope, recording_receive, recording_send)
+        finally:
+            em.journal.record(
+                RecordedRequest(
+                    id=em.journal.next_id(),
+                    time=em.clock.iso_now(),
+                    method=method,
+                    path=path,
+                    query=scope.get("query_string", b"").decode("latin-1"),
+                    namespace=namespace,
+                    status=status,
+                    duration_ms=(time.perf_counter() - started) * 1000,
+                    request_body=b"".join(request_body)[:BODY_LIMIT],
+                    response_body=b"".join(response_body)[:BODY_LIMIT],
+                    fault=fault.id if fault is not None else None,
+                )
+            )
+
+
+def _namespace_of(em: Emulator, scope: Scope) -> str | None:
+    """The namespace a request's API key opens ("user-token" for the frontend header), for the journal."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            found = em.keys.namespace_for(value.decode("latin-1"))
+            return found.id if found is not None else None
+        if name == b"x-alloy-user-token":
+            return "user-token"
+    return None

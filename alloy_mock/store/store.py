@@ -16,6 +16,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from .journal import Journal
 from .tinydb_ext import Doc, KeyedTable, KeyedTinyDB, RecordingStorage, Tables
 
@@ -165,6 +167,25 @@ class Store:
                 if "/" in name and (prefix is None or name.startswith(prefix)):
                     self._db.drop_table(name)
                     self._collections.pop(name, None)
+
+    def export(self, namespace: str | None = None) -> Tables:
+        """A deep copy of one namespace's tables (or of all namespaces'), e.g. for a snapshot."""
+        prefix = None if namespace is None else f"{namespace}/"
+        data = self._storage.read()
+        chosen = {n: t for n, t in data.items() if "/" in n and (prefix is None or n.startswith(prefix))}
+        copied: Tables = orjson.loads(orjson.dumps(chosen))
+        return copied
+
+    def restore(self, tables: Tables, namespace: str | None = None) -> None:
+        """Replace one namespace (or all) with exported tables, in one transaction."""
+        prefix = None if namespace is None else f"{namespace}/"
+        with self.transaction():
+            self.reset(namespace)
+            for name, docs in orjson.loads(orjson.dumps(tables)).items():
+                if "/" not in name or (prefix is not None and not name.startswith(prefix)):
+                    raise ValueError(f"table {name!r} is not in namespace {namespace!r}")
+                self._table(name).insert_docs(list(docs.items()))
+                self._collections.pop(name, None)  # rebuilt with its indexes on next use
 
     # -- small key/value documents outside namespaces (e.g. the token signing key) --------------
 

@@ -1,0 +1,1 @@
+"""Test controls that the vendor API does not have: request journal, faults, snapshots, coverage."""

@@ -1,0 +1,313 @@
+"""The control API under /_mock: reset, seed, snapshots, request journal, faults, clock, tokens, coverage.
+
+Open by default (the emulator listens on localhost); with `--admin-token` every call needs
+`Authorization: Bearer <admin token>`. Vendor API keys never open it.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from ..auth import Namespace
+from ..control.coverage import coverage
+from ..domain.errors import InvalidInput, NotFound
+from ..emulator import Emulator
+from .errors import ApiError
+from .openapi import control_openapi
+from .request import emulator, query_param, read_json_object
+from .responses import ok
+
+
+def admin(request: Request) -> Emulator:
+    """The emulator, once the admin token (if one is configured) has been checked."""
+    em = emulator(request)
+    expected = em.settings.admin_token
+    if expected is not None:
+        scheme, _, given = (request.headers.get("authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+            raise ApiError(401, "Unauthorized: the control API needs the admin token (Authorization: Bearer ...)")
+    return em
+
+
+async def optional_body(request: Request) -> dict[str, Any]:
+    return await read_json_object(request)
+
+
+def namespace_from(em: Emulator, body: dict[str, Any], request: Request) -> Namespace | None:
+    name = body.get("namespace", query_param(request, "namespace"))
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        raise InvalidInput("namespace must be a string such as 'dev', 'prod' or 'acme.dev'")
+    return em.namespace_named(name)
+
+
+def number(body: dict[str, Any], name: str) -> float | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInput(f"{name} must be a number")
+    return float(value)
+
+
+# -- state ----------------------------------------------------------------------------------------
+
+
+async def reset(request: Request) -> Response:
+    em = admin(request)
+    body = await optional_body(request)
+    namespace = namespace_from(em, body, request)
+    em.reset(namespace)
+    if namespace is None:  # a full reset also clears the test controls
+        em.faults.clear()
+        em.journal.clear()
+        em.clock.reset()
+    return ok({"reset": namespace.id if namespace else "all"})
+
+
+async def seed(request: Request) -> Response:
+    """Create users in one namespace: {"namespace": "dev", "users": [{"username", "fullName"?, "userId"?}]}."""
+    em = admin(request)
+    body = await optional_body(request)
+    namespace = namespace_from(em, body, request) or em.namespace_named("dev")
+    users = body.get("users", [])
+    if not isinstance(users, list):
+        raise InvalidInput("users must be an array")
+    created = []
+    with em.store.transaction():
+        for item in users:
+            if not isinstance(item, dict):
+                raise InvalidInput("each user must be an object")
+            user = em.users.create(namespace, item.get("username"), item.get("fullName"), item.get("userId"))
+            created.append({"userId": user.user_id, "username": user.username})
+    return ok({"namespace": namespace.id, "data": created})
+
+
+async def list_snapshots(request: Request) -> Response:
+    em = admin(request)
+    return ok({"data": [{"name": name} for name in em.snapshots]})
+
+
+async def save_snapshot(request: Request) -> Response:
+    em = admin(request)
+    body = await optional_body(request)
+    name = body.get("name")
+    if not isinstance(name, str):
+        raise InvalidInput("name is required")
+    em.save_snapshot(name)
+    return ok({"name": name})
+
+
+async def restore_snapshot(request: Request) -> Response:
+    em = admin(request)
+    name = request.path_params["name"]
+    em.restore_snapshot(name)
+    return ok({"restored": name})
+
+
+async def delete_snapshot(request: Request) -> Response:
+    em = admin(request)
+    if em.snapshots.pop(request.path_params["name"], None) is None:
+        raise NotFound(f"No snapshot named {request.path_params['name']!r}")
+    return ok({"deleted": True})
+
+
+# -- request journal ------------------------------------------------------------------------------
+
+
+async def list_requests(request: Request) -> Response:
+    em = admin(request)
+    params = request.query_params
+
+    def whole(name: str) -> int | None:
+        value = params.get(name)
+        if not value:
+            return None
+        if not value.isdigit():
+            raise InvalidInput(f"{name} must be a whole number")
+        return int(value)
+
+    entries = em.journal.find(
+        method=params.get("method") or None,
+        path=params.get("path") or None,
+        namespace=params.get("namespace") or None,
+        status=whole("status"),
+        since=whole("since"),
+        limit=whole("limit") or 100,
+    )
+    return ok({"data": [entry.to_json() for entry in entries], "recording": em.journal.enabled})
+
+
+async def clear_requests(request: Request) -> Response:
+    admin(request).journal.clear()
+    return ok({"cleared": True})
+
+
+# -- faults ---------------------------------------------------------------------------------------
+
+
+async def list_faults(request: Request) -> Response:
+    return ok({"data": [fault.to_json() for fault in admin(request).faults.list()]})
+
+
+async def add_fault(request: Request) -> Response:
+    em = admin(request)
+    body = await optional_body(request)
+    namespace = namespace_from(em, body, request)
+    fault = em.faults.add(body, namespace.id if namespace else None)
+    return ok(fault.to_json())
+
+
+async def clear_faults(request: Request) -> Response:
+    admin(request).faults.clear()
+    return ok({"cleared": True})
+
+
+async def delete_fault(request: Request) -> Response:
+    if not admin(request).faults.remove(request.path_params["fault_id"]):
+        raise NotFound(f"No fault {request.path_params['fault_id']!r}")
+    return ok({"deleted": True})
+
+
+# -- clock ----------------------------------------------------------------------------------------
+
+
+def clock_state(em: Emulator) -> dict[str, Any]:
+    return {"now": em.clock.now(), "iso": em.clock.iso_now(), "frozen": em.clock.frozen}
+
+
+async def get_clock(request: Request) -> Response:
+    return ok(clock_state(admin(request)))
+
+
+async def freeze_clock(request: Request) -> Response:
+    """Stop the clock: now, or `at` (epoch seconds or an ISO 8601 time)."""
+    em = admin(request)
+    body = await optional_body(request)
+    at = body.get("at")
+    if isinstance(at, str):
+        try:
+            at = datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            raise InvalidInput("at must be epoch seconds or an ISO 8601 time") from None
+    elif at is not None:
+        at = number(body, "at")
+    em.clock.freeze(at)
+    return ok(clock_state(em))
+
+
+async def advance_clock(request: Request) -> Response:
+    em = admin(request)
+    seconds = number(await optional_body(request), "seconds")
+    if seconds is None:
+        raise InvalidInput("seconds is required")
+    em.clock.advance(seconds)
+    return ok(clock_state(em))
+
+
+async def unfreeze_clock(request: Request) -> Response:
+    em = admin(request)
+    em.clock.unfreeze()
+    return ok(clock_state(em))
+
+
+async def reset_clock(request: Request) -> Response:
+    em = admin(request)
+    em.clock.reset()
+    return ok(clock_state(em))
+
+
+# -- tokens ---------------------------------------------------------------------------------------
+
+SIGNATURES = ("valid", "wrong-key", "unknown-kid", "none")
+
+
+async def mint_token(request: Request) -> Response:
+    """A user token on demand, including broken ones for negative tests.
+
+    Body: {"user": id or username, "namespace"?: "dev", "ttl"?: seconds, "expired"?: bool,
+    "signature"?: "valid" | "wrong-key" | "unknown-kid" | "none", "claims"?: {...extra or overriding claims}}.
+    """
+    em = admin(request)
+    body = await optional_body(request)
+    namespace = namespace_from(em, body, request) or em.namespace_named("dev")
+    user_ref = body.get("user")
+    if not isinstance(user_ref, str):
+        raise InvalidInput("user is required (a userId or username)")
+    user = em.users.get(namespace, user_ref)
+    ttl = number(body, "ttl")
+    if body.get("expired"):
+        ttl = -60.0
+    signature = body.get("signature", "valid")
+    if signature not in SIGNATURES:
+        raise InvalidInput(f"signature must be one of {', '.join(SIGNATURES)}")
+    extra = body.get("claims") or {}
+    if not isinstance(extra, dict):
+        raise InvalidInput("claims must be an object")
+    claims = {**em.tokens.claims(namespace, user.user_id, user.username, None if ttl is None else int(ttl)), **extra}
+    token = em.tokens.sign(claims) if signature == "valid" else em.tokens.sign_badly(claims, signature)
+    return ok({"token": token, "claims": claims})
+
+
+# -- coverage and description -----------------------------------------------------------------------
+
+
+def is_served(routes: list[BaseRoute], method: str, path: str) -> bool:
+    """Whether a request would reach a handler (not a 404 or 405) in this route table."""
+    for route in routes:
+        if isinstance(route, Mount):
+            if path.startswith(route.path + "/") and is_served(list(route.routes), method, path[len(route.path) :]):
+                return True
+        elif isinstance(route, Route) and method in (route.methods or ()) and route.path_regex.fullmatch(path):
+            return True
+    return False
+
+
+async def get_coverage(request: Request) -> Response:
+    admin(request)
+    table = list(request.app.routes)
+    return ok(coverage(lambda method, path: is_served(table, method, path)))
+
+
+async def openapi(request: Request) -> Response:
+    return ok(control_openapi())
+
+
+async def index(request: Request) -> Response:
+    admin(request)
+    listed = [
+        f"{method} /_mock{route.path}" for route in routes for method in sorted(route.methods or ()) if method != "HEAD"
+    ]
+    return ok({"description": "alloy-mock control API; described at /_mock/openapi.json", "endpoints": listed})
+
+
+# Mounted at /_mock; the index itself is served at /_mock (see app.py).
+routes: list[Route] = [
+    Route("/openapi.json", openapi, methods=["GET"]),
+    Route("/reset", reset, methods=["POST"]),
+    Route("/seed", seed, methods=["POST"]),
+    Route("/snapshots", list_snapshots, methods=["GET"]),
+    Route("/snapshots", save_snapshot, methods=["POST"]),
+    Route("/snapshots/{name}/restore", restore_snapshot, methods=["POST"]),
+    Route("/snapshots/{name}", delete_snapshot, methods=["DELETE"]),
+    Route("/requests", list_requests, methods=["GET"]),
+    Route("/requests", clear_requests, methods=["DELETE"]),
+    Route("/faults", list_faults, methods=["GET"]),
+    Route("/faults", add_fault, methods=["POST"]),
+    Route("/faults", clear_faults, methods=["DELETE"]),
+    Route("/faults/{fault_id}", delete_fault, methods=["DELETE"]),
+    Route("/clock", get_clock, methods=["GET"]),
+    Route("/clock/freeze", freeze_clock, methods=["POST"]),
+    Route("/clock/advance", advance_clock, methods=["POST"]),
+    Route("/clock/unfreeze", unfreeze_clock, methods=["POST"]),
+    Route("/clock/reset", reset_clock, methods=["POST"]),
+    Route("/tokens", mint_token, methods=["POST"]),
+    Route("/coverage", get_coverage, methods=["GET"]),
+]

@@ -1,0 +1,134 @@
+"""The OpenAPI document of the control API (/_mock), served at /_mock/openapi.json."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from .. import __version__
+
+NAMESPACE = {"type": "string", "description": "'dev', 'prod' (default account) or '<account>.dev|prod'"}
+
+# (method, path, summary, request body example or None, query parameters)
+OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None, list[str]]] = [
+    ("get", "/_mock", "List the control endpoints", None, []),
+    (
+        "post",
+        "/_mock/reset",
+        "Reset one namespace, or everything (all data, faults, journal, clock)",
+        {"namespace": "dev"},
+        ["namespace"],
+    ),
+    (
+        "post",
+        "/_mock/seed",
+        "Create users in a namespace (optionally with fixed userIds)",
+        {
+            "namespace": "dev",
+            "users": [{"username": "alice", "fullName": "Alice", "userId": "6323d7c9122ae69742a5d0a2"}],
+        },
+        [],
+    ),
+    ("get", "/_mock/snapshots", "List saved snapshots", None, []),
+    ("post", "/_mock/snapshots", "Save the data of every namespace under a name", {"name": "before-test"}, []),
+    ("post", "/_mock/snapshots/{name}/restore", "Restore a saved snapshot", None, []),
+    ("delete", "/_mock/snapshots/{name}", "Forget a snapshot", None, []),
+    (
+        "get",
+        "/_mock/requests",
+        "The request journal, oldest first (bounded; bodies cut at 64 KiB)",
+        None,
+        ["method", "path", "namespace", "status", "since", "limit"],
+    ),
+    ("delete", "/_mock/requests", "Empty the request journal", None, []),
+    ("get", "/_mock/faults", "List active faults", None, []),
+    (
+        "post",
+        "/_mock/faults",
+        "Answer the next `times` matching requests with `status`/`body`/`headers`, "
+        "and/or delay them by `delayMs`; `path` is a glob over the path after the version",
+        {
+            "method": "POST",
+            "path": "/users",
+            "namespace": "dev",
+            "times": 2,
+            "status": 429,
+            "body": {"message": "Rate limit exceeded"},
+            "headers": {"Retry-After": "1"},
+            "delayMs": 0,
+        },
+        [],
+    ),
+    ("delete", "/_mock/faults", "Clear every fault", None, []),
+    ("delete", "/_mock/faults/{fault_id}", "Clear one fault", None, []),
+    ("get", "/_mock/clock", "The emulator's time", None, []),
+    (
+        "post",
+        "/_mock/clock/freeze",
+        "Stop the clock (now, or at `at`: epoch seconds or ISO 8601)",
+        {"at": "2024-01-01T00:00:00Z"},
+        [],
+    ),
+    ("post", "/_mock/clock/advance", "Move the clock forward (token expiry follows)", {"seconds": 1801}, []),
+    ("post", "/_mock/clock/unfreeze", "Let the clock run again from where it stands", None, []),
+    ("post", "/_mock/clock/reset", "Back to the system time", None, []),
+    (
+        "post",
+        "/_mock/tokens",
+        "Mint a user token, also deliberately expired or wrongly signed ones",
+        {
+            "user": "alice",
+            "namespace": "dev",
+            "ttl": 60,
+            "expired": False,
+            "signature": "valid|wrong-key|unknown-kid|none",
+            "claims": {"extra": "claim"},
+        },
+        [],
+    ),
+    ("get", "/_mock/coverage", "Every vendor operation per API version, and whether it is served", None, []),
+    ("get", "/_mock/openapi.json", "This document", None, []),
+]
+
+
+@cache
+def control_openapi() -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, summary, example, query in OPERATIONS:
+        operation: dict[str, Any] = {
+            "summary": summary,
+            "responses": {
+                "200": {"description": "Done", "content": {"application/json": {"schema": {"type": "object"}}}},
+                "400": {"description": 'Bad input: {"message"}'},
+                "401": {"description": "Missing or wrong admin token (only when one is configured)"},
+                "404": {"description": "Unknown snapshot, fault, user or namespace"},
+            },
+        }
+        parameters = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in ("name", "fault_id")
+            if "{" + name + "}" in path
+        ]
+        parameters += [
+            {"name": name, "in": "query", "schema": NAMESPACE if name == "namespace" else {"type": "string"}}
+            for name in query
+        ]
+        if parameters:
+            operation["parameters"] = parameters
+        if example is not None:
+            operation["requestBody"] = {
+                "required": False,
+                "content": {"application/json": {"schema": {"type": "object"}, "example": example}},
+            }
+        paths.setdefault(path, {})[method] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "alloy-mock control API",
+            "version": __version__,
+            "description": "Test controls of the Alloy Embedded emulator. Open unless --admin-token is set; "
+            "then send Authorization: Bearer <admin token>.",
+        },
+        "components": {"securitySchemes": {"admin": {"type": "http", "scheme": "bearer"}}},
+        "paths": paths,
+    }
