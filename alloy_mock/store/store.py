@@ -12,6 +12,8 @@ under concurrent requests. `await store.durable()` waits until every change made
 from __future__ import annotations
 
 import contextlib
+import queue
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -110,6 +112,9 @@ class Collection:
             self._unindex(key, old)
         return old
 
+    def indexes(self) -> list[dict[Any, str]]:
+        return list(self._indexes.values())
+
     def _index(self, key: str, doc: Mapping[str, Any]) -> None:
         for name, index in self._indexes.items():
             value = doc.get(name)
@@ -121,6 +126,41 @@ class Collection:
             value = doc.get(name)
             if value is not None and index.get(value) == key:
                 del index[value]
+
+
+class _Reaper:
+    """Frees dropped tables on a background thread, a slice at a time.
+
+    Dropping a dict of 100,000 documents frees them all in one C call that holds the GIL for
+    milliseconds; emptying it with popitem() in a Python loop lets the event loop run in between.
+    """
+
+    SLICE = 256
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[dict[Any, Any]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def discard(self, table: dict[Any, Any]) -> None:
+        if not table:
+            return
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="alloy-mock-reaper", daemon=True)
+                self._thread.start()
+        self._queue.put(table)
+
+    def _run(self) -> None:
+        while True:
+            table = self._queue.get()
+            while table:
+                for _ in range(min(self.SLICE, len(table))):
+                    table.popitem()
+            del table
+
+
+_reaper = _Reaper()
 
 
 class Store:
@@ -160,13 +200,21 @@ class Store:
         return {name.split("/", 1)[0] for name in self._db.tables() if "/" in name}
 
     def reset(self, namespace: str | None = None) -> None:
-        """Drop every collection of one namespace (or of all of them). Cost: one op per table."""
+        """Drop every collection of one namespace (or of all of them).
+
+        Cost: one journal operation per table, whatever the tables hold. Freeing a large table's
+        documents takes time in proportion to their number, so that happens on another thread.
+        """
         prefix = None if namespace is None else f"{namespace}/"
         with self.transaction():
             for name in list(self._db.tables()):
                 if "/" in name and (prefix is None or name.startswith(prefix)):
+                    _reaper.discard(self._storage.read().get(name, {}))  # keeps it alive past drop_table
+                    collection = self._collections.pop(name, None)
+                    if collection is not None:
+                        for index in collection.indexes():
+                            _reaper.discard(index)
                     self._db.drop_table(name)
-                    self._collections.pop(name, None)
 
     def export(self, namespace: str | None = None) -> Tables:
         """A deep copy of one namespace's tables (or of all namespaces'), e.g. for a snapshot."""
