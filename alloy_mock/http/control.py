@@ -22,6 +22,7 @@ from .errors import ApiError
 from .openapi import control_openapi
 from .request import emulator, query_param, read_json_object
 from .responses import ok
+from .routing import route
 
 
 def admin(request: Request) -> Emulator:
@@ -261,12 +262,14 @@ async def mint_token(request: Request) -> Response:
 
 def is_served(routes: list[BaseRoute], method: str, path: str) -> bool:
     """Whether a request would reach a handler (not a 404 or 405) in this route table."""
-    for route in routes:
-        if isinstance(route, Mount):
-            if path.startswith(route.path + "/") and is_served(list(route.routes), method, path[len(route.path) :]):
+    for candidate in routes:
+        if isinstance(candidate, Mount):
+            rest = path[len(candidate.path) :]
+            if path.startswith(candidate.path + "/") and is_served(list(candidate.routes), method, rest):
                 return True
-        elif isinstance(route, Route) and method in (route.methods or ()) and route.path_regex.fullmatch(path):
-            return True
+        elif isinstance(candidate, Route) and method in (candidate.methods or ()):
+            if candidate.path_regex.fullmatch(path):
+                return True
     return False
 
 
@@ -283,31 +286,27 @@ async def openapi(request: Request) -> Response:
 async def index(request: Request) -> Response:
     admin(request)
     listed = [
-        f"{method} /_mock{route.path}" for route in routes for method in sorted(route.methods or ()) if method != "HEAD"
+        f"{method} /_mock{entry.path}" for entry in routes for method in sorted(entry.methods or ()) if method != "HEAD"
     ]
     return ok({"description": "alloy-mock control API; described at /_mock/openapi.json", "endpoints": listed})
 
 
 # Mounted at /_mock; the index itself is served at /_mock (see app.py).
 routes: list[Route] = [
-    Route("/openapi.json", openapi, methods=["GET"]),
-    Route("/reset", reset, methods=["POST"]),
-    Route("/seed", seed, methods=["POST"]),
-    Route("/snapshots", list_snapshots, methods=["GET"]),
-    Route("/snapshots", save_snapshot, methods=["POST"]),
-    Route("/snapshots/{name}/restore", restore_snapshot, methods=["POST"]),
-    Route("/snapshots/{name}", delete_snapshot, methods=["DELETE"]),
-    Route("/requests", list_requests, methods=["GET"]),
-    Route("/requests", clear_requests, methods=["DELETE"]),
-    Route("/faults", list_faults, methods=["GET"]),
-    Route("/faults", add_fault, methods=["POST"]),
-    Route("/faults", clear_faults, methods=["DELETE"]),
-    Route("/faults/{fault_id}", delete_fault, methods=["DELETE"]),
-    Route("/clock", get_clock, methods=["GET"]),
-    Route("/clock/freeze", freeze_clock, methods=["POST"]),
-    Route("/clock/advance", advance_clock, methods=["POST"]),
-    Route("/clock/unfreeze", unfreeze_clock, methods=["POST"]),
-    Route("/clock/reset", reset_clock, methods=["POST"]),
-    Route("/tokens", mint_token, methods=["POST"]),
-    Route("/coverage", get_coverage, methods=["GET"]),
+    route("/openapi.json", GET=openapi),
+    route("/reset", POST=reset),
+    route("/seed", POST=seed),
+    route("/snapshots", GET=list_snapshots, POST=save_snapshot),
+    route("/snapshots/{name}/restore", POST=restore_snapshot),
+    route("/snapshots/{name}", DELETE=delete_snapshot),
+    route("/requests", GET=list_requests, DELETE=clear_requests),
+    route("/faults", GET=list_faults, POST=add_fault, DELETE=clear_faults),
+    route("/faults/{fault_id}", DELETE=delete_fault),
+    route("/clock", GET=get_clock),
+    route("/clock/freeze", POST=freeze_clock),
+    route("/clock/advance", POST=advance_clock),
+    route("/clock/unfreeze", POST=unfreeze_clock),
+    route("/clock/reset", POST=reset_clock),
+    route("/tokens", POST=mint_token),
+    route("/coverage", GET=get_coverage),
 ]

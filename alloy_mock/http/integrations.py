@@ -6,7 +6,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ..auth import InvalidToken
 from ..domain.integrations import IntegrationView, WorkflowView
@@ -14,6 +13,7 @@ from ..domain.users import User
 from .errors import unauthorized
 from .request import emulator, namespace, path_param, required_query_param
 from .responses import ok
+from .routing import route
 
 USER_TOKEN_HEADER = "x-alloy-user-token"
 
@@ -29,7 +29,9 @@ def acting_user(request: Request) -> User:
         except InvalidToken:
             raise unauthorized() from None
         user = em.users.find(claims.namespace, claims.user_id)
-        if user is None:  # deleted since the token was issued
+        # The user may have been deleted since; and `find` also matches usernames, which must
+        # not let a later user whose username is the old id inherit the token.
+        if user is None or user.user_id != claims.user_id:
             raise unauthorized()
         return user
     ns = namespace(request)
@@ -78,6 +80,6 @@ async def get_integration(request: Request) -> Response:
 
 
 routes = [
-    Route("/integrations", list_integrations, methods=["GET"]),
-    Route("/integrations/{integration}", get_integration, methods=["GET"]),
+    route("/integrations", GET=list_integrations),
+    route("/integrations/{integration}", GET=get_integration),
 ]

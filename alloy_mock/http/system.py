@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .. import __version__
 from .request import emulator
 from .responses import ok
+from .routing import route
 
 API_VERSIONS = ("2023-01", "2023-06", "2023-12", "2024-03")
 
@@ -46,7 +46,7 @@ async def index(request: Request) -> Response:
 
 
 routes = [
-    Route("/", index, methods=["GET"]),
-    Route("/health", health, methods=["GET"]),
-    Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+    route("/", GET=index),
+    route("/health", GET=health),
+    route("/.well-known/jwks.json", GET=jwks),
 ]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from .request import emulator, namespace, path_param
 from .responses import ok
+from .routing import route
 
 
 async def user_token(request: Request) -> Response:
@@ -19,6 +19,6 @@ async def user_token(request: Request) -> Response:
 
 
 routes = [
-    Route("/users/{user}/token", user_token, methods=["GET"]),
-    Route("/user/{user}/token", user_token, methods=["GET"]),  # the authentication guide's spelling
+    route("/users/{user}/token", GET=user_token),
+    route("/user/{user}/token", GET=user_token),  # the authentication guide's spelling
 ]

@@ -7,12 +7,12 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ..domain.users import User
 from .errors import ApiError
 from .request import emulator, namespace, path_param, read_json, read_json_object
 from .responses import ok
+from .routing import route
 
 
 def render_user(user: User) -> dict[str, Any]:
@@ -81,10 +81,7 @@ async def delete_user(request: Request) -> Response:
 
 
 routes = [
-    Route("/users", create_user, methods=["POST"]),
-    Route("/users", list_users, methods=["GET"]),
-    Route("/users/batch", create_users, methods=["POST"]),
-    Route("/users/{user}", get_user, methods=["GET"]),
-    Route("/users/{user}", update_user, methods=["PUT"]),
-    Route("/users/{user}", delete_user, methods=["DELETE"]),
+    route("/users", GET=list_users, POST=create_user),
+    route("/users/batch", POST=create_users),
+    route("/users/{user}", GET=get_user, PUT=update_user, DELETE=delete_user),
 ]
