@@ -264,8 +264,8 @@ def is_served(routes: list[BaseRoute], method: str, path: str) -> bool:
     """Whether a request would reach a handler (not a 404 or 405) in this route table."""
     for candidate in routes:
         if isinstance(candidate, Mount):
-            rest = path[len(candidate.path) :]
-            if path.startswith(candidate.path + "/") and is_served(list(candidate.routes), method, rest):
+            inside = path.startswith(candidate.path + "/")
+            if inside and is_served(list(candidate.routes), method, path[len(candidate.path) :]):
                 return True
         elif isinstance(candidate, Route) and method in (candidate.methods or ()):
             if candidate.path_regex.fullmatch(path):
