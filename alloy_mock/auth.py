@@ -110,7 +110,10 @@ class SigningKey:
             raise SigningKeyError(f"{source}: not an unencrypted PEM private key ({exc})") from exc
         if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
             raise SigningKeyError(f"{source}: only EC P-256 (ES256) and RSA (RS256) keys can sign tokens")
-        return cls(key)
+        try:
+            return cls(key)
+        except SigningKeyError as exc:
+            raise SigningKeyError(f"{source}: {exc}") from None
 
     def to_pem(self) -> str:
         return self.private_key.private_bytes(

@@ -78,7 +78,8 @@ class Settings:
             db = str(Path(db).expanduser())
         fixtures = source.path("fixtures")
         signing_key = source.path("signing_key")
-        for name, path in (("fixtures", fixtures), ("signing_key", signing_key)):
+        keys_file = source.path("keys_file")
+        for name, path in (("fixtures", fixtures), ("signing_key", signing_key), ("keys_file", keys_file)):
             if path is not None and not path.exists():
                 raise ConfigError(f"{source.describe(name)}: {path} does not exist")
         algorithm = (source.text("jwt_alg") or "ES256").upper()
@@ -91,7 +92,6 @@ class Settings:
                 source.text("prod_key") or DEFAULT_PROD_KEY,
             )
         ]
-        keys_file = source.path("keys_file")
         if keys_file is not None:
             accounts.extend(_read_keys_file(keys_file))
         _check_accounts(accounts, source)
@@ -131,9 +131,13 @@ class _Source:
         self.env = env
 
     def describe(self, name: str) -> str:
+        """Where a setting came from: its flag, its variable, or (neither given) its default."""
+        flag = "--" + name.replace("_", "-")
         if self.flags.get(name) is not None:
-            return "--" + name.replace("_", "-")
-        return ENV_PREFIX + name.upper()
+            return flag
+        if self.env.get(ENV_PREFIX + name.upper()):
+            return ENV_PREFIX + name.upper()
+        return f"the default {flag}"
 
     def raw(self, name: str) -> Any:
         value = self.flags.get(name)

@@ -64,6 +64,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{KEEP_STATE}: do not reset the alloy-mock emulator before this test; it sees what earlier tests left",
     )
+    report_lines(config)  # a bad value is a usage error now, not an internal error at the first failure
     path = fixtures_path(config)
     if path is not None and not path.exists():
         raise pytest.UsageError(f"alloy-mock fixtures: {path} does not exist")

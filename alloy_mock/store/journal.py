@@ -167,9 +167,10 @@ class Journal:
                 for op in ops:
                     apply_op(tables, op)
             except (ValueError, TypeError, IndexError, KeyError) as exc:
-                if end < 0 or end == len(raw) - 1:
-                    # The last line was torn by a crash while it was being appended; it was never
-                    # acknowledged, so it is dropped.
+                if end < 0:
+                    # A last line without its newline was torn by a crash while it was being
+                    # appended; it was never acknowledged, so it is dropped. A complete line that
+                    # does not parse is damage, and stops the load like any other.
                     self._truncate_journal(offset)
                     return offset, count
                 raise DatabaseError(

@@ -140,8 +140,17 @@ class KeyedTinyDB(TinyDB):
 
 
 def apply_op(data: Tables, op: Op) -> None:
-    """Replay one journal operation onto the raw tables (used when loading from disk)."""
+    """Replay one journal operation onto the raw tables (used when loading from disk).
+
+    Raises ValueError for an operation that is not well formed.
+    """
+    if not isinstance(op, list) or not op or not all(isinstance(part, str) for part in op[:3]):
+        raise ValueError(f"malformed operation {str(op)[:80]}")
     kind = op[0]
+    if kind == "put" and (len(op) != 4 or not isinstance(op[3], dict)):
+        raise ValueError(f"a put needs [\"put\", table, id, document], not {str(op)[:80]}")
+    if kind in ("put", "del") and len(op) < 3:
+        raise ValueError(f"malformed operation {str(op)[:80]}")
     if kind == "put":
         data.setdefault(op[1], {})[op[2]] = op[3]
     elif kind == "del":

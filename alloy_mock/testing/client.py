@@ -1,0 +1,325 @@
+"""`AlloyMock`: the handle the pytest fixtures give: URLs, API keys, and helpers over the control API (/_mock).
+
+The helpers only speak HTTP (or the in-process equivalent) to the emulator, so nothing touches its
+state from the test's thread.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+
+from ..config import Settings
+
+DEFAULT_VERSION = "2023-12"
+SIGNATURES = ("valid", "wrong-key", "unknown-kid", "none")
+
+# (method, absolute URL, JSON body or None, headers) -> (status, response body)
+Send = Callable[[str, str, Any, Mapping[str, str]], tuple[int, bytes]]
+
+
+class AlloyMockError(Exception):
+    """A control API call that the emulator refused; the message has the call, status and answer."""
+
+
+class AlloyMock:
+    """A running emulator: where it is, its API keys, and shortcuts to its control API.
+
+    `base_url` is the 2023-12 API root to give an SDK; `url(version)` gives the others.
+    """
+
+    def __init__(self, root_url: str, settings: Settings, send: Send) -> None:
+        self.root_url = root_url.rstrip("/")
+        self.settings = settings
+        self._send = send
+
+    def __repr__(self) -> str:
+        return f"AlloyMock({self.base_url!r})"
+
+    # -- where and with which key ------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The 2023-12 API root, e.g. http://127.0.0.1:PORT/2023-12."""
+        return self.url(DEFAULT_VERSION)
+
+    def url(self, version: str = DEFAULT_VERSION) -> str:
+        """The API root of a version: "2023-01", "2023-06", "2023-12" or "2024-03"."""
+        return f"{self.root_url}/{version.strip('/')}"
+
+    @property
+    def jwks_url(self) -> str:
+        """The public keys that sign user tokens."""
+        return f"{self.root_url}/.well-known/jwks.json"
+
+    @property
+    def dev_key(self) -> str:
+        """The API key of the development namespace ("dev")."""
+        return self.settings.default_account.dev_key
+
+    @property
+    def prod_key(self) -> str:
+        """The API key of the production namespace ("prod")."""
+        return self.settings.default_account.prod_key
+
+    def api_key(self, namespace: str = "dev") -> str:
+        """The API key of a namespace: "dev", "prod", or "<account>.dev|prod" for further accounts."""
+        account_name, _, env = namespace.rpartition(".")
+        for account in self.settings.accounts:
+            if account.name == (account_name or self.settings.default_account.name):
+                if env == "dev":
+                    return account.dev_key
+                if env == "prod":
+                    return account.prod_key
+        raise ValueError(f"unknown namespace {namespace!r}: use 'dev', 'prod' or '<account>.dev|prod'")
+
+    def _namespace_id(self, namespace: str) -> str:
+        """The id the journal uses: "dev" is "default.dev"; "user-token" and "<account>.<env>" stay."""
+        return f"{self.settings.default_account.name}.{namespace}" if namespace in ("dev", "prod") else namespace
+
+    def headers(self, namespace: str = "dev") -> dict[str, str]:
+        """Headers that authenticate as a namespace's API key."""
+        return {"Authorization": f"Bearer {self.api_key(namespace)}"}
+
+    # -- the control API ----------------------------------------------------------------------------
+
+    def control(self, method: str, path: str, body: Any = None, params: Mapping[str, Any] | None = None) -> Any:
+        """Call the control API (`path` below /_mock) and return the parsed answer; AlloyMockError if not 2xx."""
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        url = f"{self.root_url}/_mock/{path.lstrip('/')}".rstrip("/")
+        if query:
+            url += "?" + urlencode(query)
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if self.settings.admin_token is not None:
+            headers["Authorization"] = f"Bearer {self.settings.admin_token}"
+        status, content = self._send(method.upper(), url, body, headers)
+        answer = _parse(content)
+        if not 200 <= status < 300:
+            raise AlloyMockError(f"{method.upper()} {url} -> {status}: {content[:500].decode('utf-8', 'replace')}")
+        return answer
+
+    def reset(self, namespace: str | None = None) -> None:
+        """Back to the seed state. Without a namespace also clears the journal, faults and clock."""
+        self.control("POST", "reset", {} if namespace is None else {"namespace": namespace})
+
+    def create_user(
+        self, username: str | None = None, full_name: str | None = None, namespace: str = "dev"
+    ) -> dict[str, Any]:
+        """Create a user (a unique username if none is given); returns {"userId", "username"[, "fullName"]}."""
+        user: dict[str, Any] = {"username": username or f"user-{uuid.uuid4().hex[:12]}@example.com"}
+        if full_name is not None:
+            user["fullName"] = full_name
+        created: dict[str, Any] = self.control("POST", "seed", {"namespace": namespace, "users": [user]})["data"][0]
+        if full_name is not None:
+            created["fullName"] = full_name
+        return created
+
+    def token(self, user: str | Mapping[str, Any], namespace: str = "dev") -> str:
+        """A valid user token (JWT) for a user: a userId, a username, or a dict from `create_user`."""
+        return str(self.mint_token(user, namespace)["token"])
+
+    def mint_token(
+        self,
+        user: str | Mapping[str, Any],
+        namespace: str = "dev",
+        *,
+        ttl: float | None = None,
+        expired: bool = False,
+        signature: str = "valid",
+        claims: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A user token on demand, broken ones included: {"token", "claims"}.
+
+        `signature` is "valid", "wrong-key", "unknown-kid" or "none"; `claims` adds or overrides claims.
+        """
+        if signature not in SIGNATURES:
+            raise ValueError(f"signature must be one of {', '.join(SIGNATURES)}")
+        body: dict[str, Any] = {"user": _user_ref(user), "namespace": namespace, "signature": signature}
+        if ttl is not None:
+            body["ttl"] = ttl
+        if expired:
+            body["expired"] = True
+        if claims:
+            body["claims"] = dict(claims)
+        minted: dict[str, Any] = self.control("POST", "tokens", body)
+        return minted
+
+    # -- request journal ----------------------------------------------------------------------------
+
+    def requests(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        namespace: str | None = None,
+        status: int | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Requests the API received, oldest first (the newest 100 unless `limit` says otherwise).
+
+        `path` is a glob over the full path, e.g. "/2023-12/users/*"; `namespace` is "dev", "prod" or
+        "<account>.dev|prod". Each entry has method, path, query, namespace, status, requestBody, responseBody.
+        """
+        params = {
+            "method": method,
+            "path": path,
+            "namespace": None if namespace is None else self._namespace_id(namespace),
+            "status": status,
+            "since": since,
+            "limit": limit,
+        }
+        entries: list[dict[str, Any]] = self.control("GET", "requests", params=params)["data"]
+        return entries
+
+    def clear_requests(self) -> None:
+        """Empty the request journal."""
+        self.control("DELETE", "requests")
+
+    def recent_requests(self, limit: int = 20, since: int = 0) -> list[str]:
+        """The last `limit` requests (after journal id `since`) as one line each, for failure reports."""
+        answer = self.control("GET", "requests", params={"since": since or None, "limit": limit + 1})
+        entries: list[dict[str, Any]] = answer["data"]
+        if not answer.get("recording", True):
+            return ["(the request journal is off: journal_size is 0)"]
+        if not entries:
+            return ["(no requests to the Alloy API were received)"]
+        lines = [format_request(entry) for entry in entries[-limit:]]
+        if len(entries) > limit:
+            lines.insert(0, f"(earlier requests left out; the last {limit} follow)")
+        return lines
+
+    def last_request_id(self) -> int:
+        """The journal id of the newest request, or 0."""
+        entries = self.control("GET", "requests", params={"limit": 1})["data"]
+        return int(entries[-1]["id"]) if entries else 0
+
+    # -- faults ---------------------------------------------------------------------------------------
+
+    def fault(
+        self,
+        status: int | None = None,
+        *,
+        method: str = "*",
+        path: str = "*",
+        namespace: str | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        delay_ms: int = 0,
+        times: int | None = 1,
+    ) -> dict[str, Any]:
+        """Answer the next `times` matching requests (None: all, until cleared) with `status`/`body`, or delay them.
+
+        `path` is a glob after the version prefix, e.g. "/users/*/token". The body defaults to the vendor's
+        {"message": ...} for that status. Returns the fault, with its "id".
+        """
+        spec: dict[str, Any] = {"method": method, "path": path, "delayMs": delay_ms, "times": times}
+        if status is not None:
+            spec["status"] = status
+        if namespace is not None:
+            spec["namespace"] = namespace
+        if body is not None:
+            spec["body"] = body
+        if headers:
+            spec["headers"] = dict(headers)
+        added: dict[str, Any] = self.control("POST", "faults", spec)
+        return added
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The faults still set."""
+        found: list[dict[str, Any]] = self.control("GET", "faults")["data"]
+        return found
+
+    def clear_faults(self) -> None:
+        self.control("DELETE", "faults")
+
+    # -- clock ----------------------------------------------------------------------------------------
+
+    def clock(self) -> dict[str, Any]:
+        """{"now": epoch seconds, "iso", "frozen"}."""
+        state: dict[str, Any] = self.control("GET", "clock")
+        return state
+
+    def freeze_clock(self, at: float | str | datetime | None = None) -> dict[str, Any]:
+        """Stop the emulator's clock now, or at `at` (epoch seconds, ISO 8601 text, or an aware datetime)."""
+        if isinstance(at, datetime):
+            at = at.timestamp()
+        state: dict[str, Any] = self.control("POST", "clock/freeze", {} if at is None else {"at": at})
+        return state
+
+    def advance_clock(self, seconds: float) -> dict[str, Any]:
+        """Move the clock forward (tokens expire, timestamps move) without waiting."""
+        state: dict[str, Any] = self.control("POST", "clock/advance", {"seconds": seconds})
+        return state
+
+    def unfreeze_clock(self) -> dict[str, Any]:
+        state: dict[str, Any] = self.control("POST", "clock/unfreeze")
+        return state
+
+    def reset_clock(self) -> dict[str, Any]:
+        """Back to real time."""
+        state: dict[str, Any] = self.control("POST", "clock/reset")
+        return state
+
+    # -- snapshots ------------------------------------------------------------------------------------
+
+    def save_snapshot(self, name: str) -> None:
+        """Remember the current data under `name`."""
+        self.control("POST", "snapshots", {"name": name})
+
+    def restore_snapshot(self, name: str) -> None:
+        """Put back the data saved under `name`."""
+        self.control("POST", f"snapshots/{name}/restore")
+
+
+def format_request(entry: Mapping[str, Any]) -> str:
+    """One journal entry on one line: id, method, path, namespace, status, start of the response body."""
+    query = f"?{entry['query']}" if entry.get("query") else ""
+    body = entry.get("responseBody")
+    text = "" if body is None else (body if isinstance(body, str) else orjson.dumps(body).decode())
+    if len(text) > 120:
+        text = text[:117] + "..."
+    fault = f" (fault {entry['fault']})" if entry.get("fault") else ""
+    namespace = entry.get("namespace") or "-"
+    where = f"{entry.get('method')} {entry.get('path')}{query} [{namespace}]"
+    return f"#{entry.get('id')} {where} -> {entry.get('status')}{fault} {text}"
+
+
+def _user_ref(user: str | Mapping[str, Any]) -> str:
+    if isinstance(user, str):
+        return user
+    ref = user.get("userId") or user.get("username")
+    if not isinstance(ref, str):
+        raise ValueError("user must be a userId, a username, or a dict with userId or username")
+    return ref
+
+
+def _parse(content: bytes) -> Any:
+    if not content:
+        return None
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return content.decode("utf-8", "replace")
+
+
+def http_sender(timeout: float = 30.0) -> tuple[Send, Callable[[], None]]:
+    """A `Send` over real HTTP (httpx, one pooled client) and the function that closes it."""
+    try:
+        import httpx
+    except ModuleNotFoundError:  # pragma: no cover - httpx is in the [test] extra
+        raise RuntimeError("alloy-mock's test helpers need httpx: pip install httpx") from None
+    client = httpx.Client(timeout=timeout)
+
+    def send(method: str, url: str, body: Any, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        content = None if body is None else orjson.dumps(body)
+        response = client.request(method, url, content=content, headers=dict(headers))
+        return response.status_code, response.content
+
+    return send, client.close

@@ -1,0 +1,200 @@
+"""Route `requests` and `httpx` calls to the vendor's hosts into an in-process emulator, without a port.
+
+The patch is at the transport level (`requests.adapters.HTTPAdapter.send`, `httpx.HTTPTransport.handle_request`,
+`httpx.AsyncHTTPTransport.handle_async_request`), so sessions, clients and SDKs created before or during the
+interception are all covered. Any other host, localhost included, goes to the network as usual. One
+interception at a time: entering a second one while another is active raises RuntimeError.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import threading
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from http import HTTPStatus
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..config import Settings
+from .client import AlloyMock
+from .inprocess import InProcessEmulator
+
+VENDOR_HOSTS = frozenset(
+    {"embedded.runalloy.com", "eu-embedded.runalloy.com", "app.runalloy.com", "eu-app.runalloy.com"}
+)
+
+# (method, URL, headers, body) -> (status, headers, body as sent)
+Dispatch = Callable[[str, str, Sequence[tuple[str, str]], bytes], tuple[int, list[tuple[str, str]], bytes]]
+
+_lock = threading.Lock()
+_active: list[Interception] = []
+
+
+class Interception:
+    """While entered, requests to `hosts` (any scheme or port) are answered by `dispatch` instead of the network."""
+
+    def __init__(self, dispatch: Dispatch, hosts: Collection[str] = VENDOR_HOSTS) -> None:
+        self.dispatch = dispatch
+        self.hosts = frozenset(host.lower() for host in hosts)
+        self._restore: list[tuple[type, str, Any]] = []
+
+    def routes(self, host: str | None) -> bool:
+        return host is not None and host.lower().rstrip(".") in self.hosts
+
+    def __enter__(self) -> Interception:
+        with _lock:
+            if _active:
+                raise RuntimeError(
+                    "alloy-mock: an intercept is already active; nested or concurrent intercepts are not supported "
+                    "(use the handle you already have)"
+                )
+            try:
+                self._patch_requests()
+                self._patch_httpx()
+            except BaseException:
+                self._unpatch()
+                raise
+            _active.append(self)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        with _lock:
+            self._unpatch()
+            if self in _active:
+                _active.remove(self)
+
+    def _set(self, owner: type, name: str, replacement: Any) -> None:
+        self._restore.append((owner, name, owner.__dict__[name]))
+        setattr(owner, name, replacement)
+
+    def _unpatch(self) -> None:
+        while self._restore:
+            owner, name, original = self._restore.pop()
+            setattr(owner, name, original)
+
+    def _patch_requests(self) -> None:
+        try:
+            from requests.adapters import HTTPAdapter  # type: ignore[import-untyped, unused-ignore]
+        except ModuleNotFoundError:
+            return
+        original = HTTPAdapter.send
+
+        @functools.wraps(original)
+        def send(adapter: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+            if not self.routes(urlsplit(request.url).hostname):
+                return original(adapter, request, *args, **kwargs)
+            status, headers, content = self.dispatch(
+                request.method, request.url, list(request.headers.items()), _requests_body(request.body)
+            )
+            return adapter.build_response(request, _urllib3_response(status, headers, content, request))
+
+        self._set(HTTPAdapter, "send", send)
+
+    def _patch_httpx(self) -> None:
+        try:
+            import httpx
+        except ModuleNotFoundError:
+            return
+        sync_original = httpx.HTTPTransport.handle_request
+        async_original = httpx.AsyncHTTPTransport.handle_async_request
+        dispatch = self.dispatch
+
+        def answer(
+            request: httpx.Request, status: int, headers: list[tuple[str, str]], content: bytes
+        ) -> httpx.Response:
+            extensions = {"http_version": b"HTTP/1.1", "reason_phrase": _reason(status).encode()}
+            return httpx.Response(
+                status, headers=headers, stream=httpx.ByteStream(content), request=request, extensions=extensions
+            )
+
+        @functools.wraps(sync_original)
+        def handle_request(transport: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+            if not self.routes(request.url.host):
+                return sync_original(transport, request)
+            status, headers, content = dispatch(
+                request.method, str(request.url), request.headers.multi_items(), request.read()
+            )
+            return answer(request, status, headers, content)
+
+        @functools.wraps(async_original)
+        async def handle_async_request(transport: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
+            if not self.routes(request.url.host):
+                return await async_original(transport, request)
+            import anyio.to_thread
+
+            body = await request.aread()
+            # The app's own loop serves it; this loop only waits, in a worker thread, and stays free meanwhile.
+            status, headers, content = await anyio.to_thread.run_sync(
+                dispatch, request.method, str(request.url), request.headers.multi_items(), body
+            )
+            return answer(request, status, headers, content)
+
+        self._set(httpx.HTTPTransport, "handle_request", handle_request)
+        self._set(httpx.AsyncHTTPTransport, "handle_async_request", handle_async_request)
+
+
+def active() -> bool:
+    """Whether an interception is in force."""
+    return bool(_active)
+
+
+@contextmanager
+def intercept(settings: Settings | None = None, *, hosts: Collection[str] = VENDOR_HOSTS) -> Iterator[AlloyMock]:
+    """Answer calls to the Alloy hosts from a fresh in-process emulator, for as long as the block runs.
+
+    ```python
+    from alloy_mock.testing import intercept
+
+    with intercept() as alloy:
+        user = alloy.create_user("alice@example.com")
+        requests.get(f"{alloy.base_url}/users/{user['userId']}", headers=alloy.headers())  # no network
+    ```
+
+    Everything is restored when the block ends, also on an exception. Not reentrant: nesting raises RuntimeError.
+    """
+    with InProcessEmulator(settings) as emulator, Interception(emulator.dispatch, hosts):
+        yield emulator.handle()
+
+
+def _requests_body(body: Any) -> bytes:
+    """A prepared request's body as bytes: bytes, text, a file or an iterable of chunks (a streamed upload)."""
+    if body is None:
+        return b""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if hasattr(body, "read"):
+        data = body.read()
+        return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    return b"".join(chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk) for chunk in body)
+
+
+def _urllib3_response(status: int, headers: list[tuple[str, str]], content: bytes, request: Any) -> Any:
+    """What urllib3 would hand `requests` for this answer: `build_response` does the rest (cookies, encoding)."""
+    from urllib3 import HTTPResponse
+    from urllib3._collections import HTTPHeaderDict  # where urllib3 1.26 and 2.x both have it
+
+    return HTTPResponse(
+        body=io.BytesIO(content),
+        headers=HTTPHeaderDict(headers),
+        status=status,
+        reason=_reason(status),
+        version=11,
+        preload_content=False,
+        decode_content=True,
+        request_method=request.method,
+        request_url=request.url,
+    )
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""

@@ -1,0 +1,123 @@
+"""`BackgroundServer`: the emulator over real HTTP on a free local port, served from a daemon thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+
+import uvicorn
+
+from ..app import create_app
+from ..cli import bind, url_of
+from ..config import Settings
+from .client import AlloyMock, http_sender
+
+READY_TIMEOUT = 30.0  # seconds for the first /health answer (it waits in the listen backlog meanwhile)
+STOP_TIMEOUT = 10.0
+
+
+class ServerError(RuntimeError):
+    """The background server did not start, or did not stop."""
+
+
+class BackgroundServer:
+    """uvicorn serving `create_app(settings)` on `host`, port 0 (a free one), in a daemon thread.
+
+    `start()` returns once /health has answered: the socket listens before the thread starts, so the
+    first request simply waits in the backlog until the server takes it. uvicorn installs no signal
+    handlers off the main thread and, with `log_config=None`, leaves the logging setup alone.
+    """
+
+    def __init__(self, settings: Settings | None = None, host: str = "127.0.0.1") -> None:
+        self.settings = settings or Settings()
+        self.host = host
+        self.url = ""
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self._failure: BaseException | None = None
+
+    def start(self) -> BackgroundServer:
+        if self._thread is not None:
+            raise ServerError("the server is already started")
+        sock = bind(self.host, 0)
+        try:
+            app = create_app(self.settings)
+        except BaseException:
+            sock.close()
+            raise
+        config = uvicorn.Config(
+            app,
+            log_config=None,
+            access_log=self.settings.access_log,
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+        )
+        server = uvicorn.Server(config)
+        self._server, self._socket, self.url = server, sock, url_of(sock)
+        self._thread = threading.Thread(target=self._run, args=(server, sock), name="alloy-mock-server", daemon=True)
+        self._thread.start()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _run(self, server: uvicorn.Server, sock: socket.socket) -> None:
+        try:
+            server.run(sockets=[sock])
+        except BaseException as exc:  # reported by start() or stop()
+            self._failure = exc
+
+    def _wait_ready(self) -> None:
+        try:
+            with urllib.request.urlopen(f"{self.url}/health", timeout=READY_TIMEOUT) as response:
+                if response.status == 200:
+                    return
+                problem = f"/health answered {response.status}"
+        except (urllib.error.URLError, OSError) as exc:
+            problem = str(getattr(exc, "reason", exc))
+        detail = f" ({self._failure!r})" if self._failure else ""
+        raise ServerError(f"alloy-mock did not start on {self.url}: {problem}{detail}")
+
+    def stop(self) -> None:
+        """Ask the server to exit, wait for its thread, and close the socket. Safe to call twice."""
+        server, thread, sock = self._server, self._thread, self._socket
+        self._server, self._thread, self._socket = None, None, None
+        if server is not None:
+            server.should_exit = True
+        if thread is not None:
+            thread.join(STOP_TIMEOUT)
+        if sock is not None:
+            sock.close()
+        if thread is not None and thread.is_alive():
+            raise ServerError(f"alloy-mock on {self.url} did not stop within {STOP_TIMEOUT} s")
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+@contextmanager
+def serve(settings: Settings | None = None) -> Iterator[AlloyMock]:
+    """The emulator on a free local port for as long as the block runs, as an `AlloyMock` handle."""
+    with BackgroundServer(settings) as server:
+        send, close = http_sender()
+        try:
+            yield AlloyMock(server.url, server.settings, send)
+        finally:
+            close()
