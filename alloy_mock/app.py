@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Mount, Route
 
 from .config import Settings
@@ -42,6 +43,9 @@ def create_app(settings: Settings | None = None, emulator: Emulator | None = Non
             Mount("/_mock", routes=control.routes),
         ],
         middleware=[
+            # alloy-frontend calls the API from web pages of other origins (x-alloy-user-token
+            # needs a preflight), as the vendor allows.
+            Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], max_age=600),
             Middleware(NormalizePathMiddleware),
             Middleware(JournalAndFaultsMiddleware),
             Middleware(DurableResponsesMiddleware),
