@@ -98,10 +98,10 @@ def report_lines(config: pytest.Config) -> int:
 
 @pytest.fixture(scope="session")
 def alloy_mock_settings(pytestconfig: pytest.Config) -> Settings:
-    """Settings of the emulators behind `alloy_mock` and `alloy_mock_intercept`: in memory, default keys.
+    """Settings of the alloy-mock emulators (in memory, default keys); override in conftest.py to change them.
 
-    Override this session-scoped fixture in a conftest.py to change them, e.g.
-    `return Settings(token_ttl=60, accounts=...)` (alloy_mock.config.Settings).
+    Keep the override session-scoped, e.g. `return Settings(token_ttl=60)` (alloy_mock.config.Settings).
+    The defaults take --alloy-mock-fixtures / the alloy_mock_fixtures ini option into account.
     """
     from .config import Settings
 
@@ -110,9 +110,9 @@ def alloy_mock_settings(pytestconfig: pytest.Config) -> Settings:
 
 @pytest.fixture(scope="session")
 def alloy_mock_session(alloy_mock_settings: Settings) -> Iterator[AlloyMock]:
-    """The session's emulator over HTTP (one per session, per xdist worker), NOT reset between tests.
+    """The session's emulator over HTTP (one per session and xdist worker), NOT reset: for wider-scoped fixtures.
 
-    For session- or module-scoped fixtures; tests should ask for `alloy_mock`, which resets it first.
+    The same server as `alloy_mock`, which resets it before each test (unless the test keeps state).
     """
     from .errors import StartupError
     from .testing import AlloyMock, BackgroundServer
@@ -132,7 +132,7 @@ def alloy_mock_session(alloy_mock_settings: Settings) -> Iterator[AlloyMock]:
 
 @pytest.fixture
 def alloy_mock(request: pytest.FixtureRequest, alloy_mock_session: AlloyMock) -> AlloyMock:
-    """The Alloy Embedded API emulator over real HTTP, reset to its seed state for this test.
+    """The Alloy API emulator over HTTP (.base_url, .dev_key, .create_user(), .token(user)), reset for this test.
 
     One server per session (per xdist worker) on a free port; the reset is one cheap call. Give an SDK
     `alloy_mock.base_url` (http://127.0.0.1:PORT/2023-12; `alloy_mock.url("2024-03")` for others) and
@@ -162,7 +162,7 @@ def _alloy_mock_inprocess(alloy_mock_settings: Settings) -> Iterator[InProcessEm
 def alloy_mock_intercept(
     request: pytest.FixtureRequest, _alloy_mock_inprocess: InProcessEmulator
 ) -> Iterator[AlloyMock]:
-    """The emulator in-process: `requests` and `httpx` (sync and async) calls to the Alloy hosts land in it.
+    """The Alloy API emulator in-process: requests/httpx calls to the Alloy hosts land in it; reset for this test.
 
     https://embedded.runalloy.com, eu-embedded.runalloy.com, app.runalloy.com and eu-app.runalloy.com are
     answered without a port or network, so SDKs with a hard-coded base URL work unmodified; other hosts

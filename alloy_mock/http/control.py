@@ -138,7 +138,7 @@ async def list_requests(request: Request) -> Response:
     entries = em.journal.find(
         method=params.get("method") or None,
         path=params.get("path") or None,
-        namespace=params.get("namespace") or None,
+        namespace=em.namespace_named(params["namespace"]).id if params.get("namespace") else None,
         status=whole("status"),
         since=whole("since"),
         limit=whole("limit") or 100,

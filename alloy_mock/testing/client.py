@@ -315,7 +315,7 @@ def http_sender(timeout: float = 30.0) -> tuple[Send, Callable[[], None]]:
         import httpx
     except ModuleNotFoundError:  # pragma: no cover - httpx is in the [test] extra
         raise RuntimeError("alloy-mock's test helpers need httpx: pip install httpx") from None
-    client = httpx.Client(timeout=timeout)
+    client = httpx.Client(timeout=timeout, trust_env=False)  # a local server: never via an HTTP_PROXY
 
     def send(method: str, url: str, body: Any, headers: Mapping[str, str]) -> tuple[int, bytes]:
         content = None if body is None else orjson.dumps(body)

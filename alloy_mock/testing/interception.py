@@ -40,9 +40,11 @@ class Interception:
         self.dispatch = dispatch
         self.hosts = frozenset(host.lower() for host in hosts)
         self._restore: list[tuple[type, str, Any]] = []
+        self._on = False
 
     def routes(self, host: str | None) -> bool:
-        return host is not None and host.lower().rstrip(".") in self.hosts
+        # A wrapper that outlives its interception (another patcher restored it later) only passes through.
+        return self._on and host is not None and host.lower().rstrip(".") in self.hosts
 
     def __enter__(self) -> Interception:
         with _lock:
@@ -58,12 +60,14 @@ class Interception:
                 self._unpatch()
                 raise
             _active.append(self)
+            self._on = True
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         with _lock:
+            self._on = False
             self._unpatch()
             if self in _active:
                 _active.remove(self)

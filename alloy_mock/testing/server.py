@@ -77,7 +77,8 @@ class BackgroundServer:
 
     def _wait_ready(self) -> None:
         try:
-            with urllib.request.urlopen(f"{self.url}/health", timeout=READY_TIMEOUT) as response:
+            direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via an HTTP_PROXY
+            with direct.open(f"{self.url}/health", timeout=READY_TIMEOUT) as response:
                 if response.status == 200:
                     return
                 problem = f"/health answered {response.status}"
