@@ -330,7 +330,7 @@ def test_journal_has_one_line_per_transaction(open_store: Callable[..., Store], 
         [["put", f"{NS}/users", "u1", user("u1", "ann", fullName="Ann")]],
         [["del", f"{NS}/users", "u2"]],
     ]
-    assert not db_path.exists(), "no snapshot before the first compaction"
+    assert orjson.loads(db_path.read_bytes()) == {}, "the snapshot stays the empty one until the first compaction"
 
 
 def test_journal_replay_over_snapshot(open_store: Callable[..., Store], db_path: Path) -> None:
@@ -576,7 +576,7 @@ def test_compaction_on_open_of_a_big_journal(
     expected = users_state(store)
     store.flush()
     store.close()
-    assert not db_path.exists()
+    assert orjson.loads(db_path.read_bytes()) == {}, "no compaction yet: the empty first snapshot"
     monkeypatch.setattr(store_module, "MIN_COMPACTION_BYTES", 1)
     store = open_store()
     store.flush()
@@ -694,3 +694,11 @@ def test_memory_store_writes_nothing_to_disk(tmp_path: Path, monkeypatch: pytest
     other = Store(MEMORY)
     assert other.namespaces() == set()
     other.close()
+
+
+def test_a_new_database_file_exists_from_the_start(open_store: Callable[..., Store], db_path: Path) -> None:
+    """--db names a file that plain TinyDB can open as soon as the server has started."""
+    store = open_store()
+    assert orjson.loads(db_path.read_bytes()) == {}
+    store.close()
+    assert tinydb.TinyDB(db_path).tables() == set()

@@ -101,6 +101,9 @@ class Journal:
         self._take_lock()
         try:
             state = self._load()
+            if not self.path.exists():
+                # Start with an (empty) snapshot, so the file named by --db exists from the start.
+                self._replace_snapshot(b"{}")
             self._fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         except BaseException:
             self._release_lock()

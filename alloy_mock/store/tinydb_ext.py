@@ -148,7 +148,7 @@ def apply_op(data: Tables, op: Op) -> None:
         raise ValueError(f"malformed operation {str(op)[:80]}")
     kind = op[0]
     if kind == "put" and (len(op) != 4 or not isinstance(op[3], dict)):
-        raise ValueError(f"a put needs [\"put\", table, id, document], not {str(op)[:80]}")
+        raise ValueError(f'a put needs ["put", table, id, document], not {str(op)[:80]}')
     if kind in ("put", "del") and len(op) < 3:
         raise ValueError(f"malformed operation {str(op)[:80]}")
     if kind == "put":
