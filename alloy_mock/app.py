@@ -10,7 +10,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Mount, Route
 
-from .config import Settings
+from .config import API_VERSIONS, Settings
 from .emulator import Emulator
 from .http import control, integrations, system, tokens, users
 from .http.errors import EXCEPTION_HANDLERS
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, emulator: Emulator | None = Non
     app = Starlette(
         routes=[
             *system.routes,
-            *(Mount(f"/{v}", routes=VENDOR_ROUTES) for v in system.API_VERSIONS),
+            *(Mount(f"/{v}", routes=VENDOR_ROUTES) for v in API_VERSIONS),
             Route("/_mock", control.index, methods=["GET"]),
             Mount("/_mock", routes=control.routes),
         ],

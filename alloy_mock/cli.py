@@ -12,9 +12,8 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .config import DEFAULT_DEV_KEY, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_PROD_KEY, ConfigError, Settings
+from .config import API_VERSIONS, DEFAULT_DEV_KEY, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_PROD_KEY, ConfigError, Settings
 from .errors import StartupError
-from .http.system import API_VERSIONS
 
 PROG = "alloy-mock"
 
@@ -65,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "healthcheck",
         help="exit 0 if a local emulator answers /health (for container health checks)",
-        description="GET /health on this machine at the configured port and exit 0 if it answers 200.",
+        description="GET /health at the configured host and port (ALLOY_MOCK_HOST, ALLOY_MOCK_PORT) "
+        "and exit 0 if it answers 200.",
     )
     check.add_argument("--port", default=None, help="port to check [ALLOY_MOCK_PORT] (default 8000)")
     check.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for the answer (default 3)")
@@ -77,8 +77,10 @@ def healthcheck(args: argparse.Namespace) -> int:
     import urllib.error
     import urllib.request
 
-    port = Settings.load({"port": args.port}, env=os.environ).port
-    url = f"http://127.0.0.1:{port}/health"
+    settings = Settings.load({"port": args.port}, env=os.environ)
+    # A server bound to every address answers on loopback; one bound to a single address, only there.
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(settings.host, settings.host)
+    url = f"http://[{host}]:{settings.port}/health" if ":" in host else f"http://{host}:{settings.port}/health"
     try:
         with urllib.request.urlopen(url, timeout=args.timeout) as response:
             ok = response.status == 200

@@ -27,6 +27,8 @@ DEFAULT_ISSUER = "alloy-mock"
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
 DB_FILE_NAME = "db.json"
 ENV_PREFIX = "ALLOY_MOCK_"
+# The API versions served: each is a path prefix (2023-12 is the main one; the SDKs also call the others).
+API_VERSIONS = ("2023-01", "2023-06", "2023-12", "2024-03")
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 JwtAlgorithm = Literal["ES256", "RS256"]

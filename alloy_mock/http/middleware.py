@@ -9,9 +9,9 @@ from urllib.parse import quote, unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..config import API_VERSIONS
 from ..control.journal import BODY_LIMIT, RecordedRequest
 from .responses import JSONResponse
-from .system import API_VERSIONS
 
 if TYPE_CHECKING:
     from ..emulator import Emulator

@@ -6,11 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import __version__
+from ..config import API_VERSIONS
 from .request import emulator
 from .responses import ok
 from .routing import route
-
-API_VERSIONS = ("2023-01", "2023-06", "2023-12", "2024-03")
 
 
 async def health(request: Request) -> Response:
