@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+import orjson
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from .clock import Clock
@@ -33,6 +35,13 @@ from .store import Store
 Environment = Literal["dev", "prod"]
 SIGNING_KEYS_META = "signing_keys"
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+
+
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
 class SigningKeyError(StartupError):
@@ -93,8 +102,28 @@ class SigningKey:
             jwk = RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
             required = ("e", "kty", "n")
         canonical = json.dumps({k: jwk[k] for k in required}, separators=(",", ":"), sort_keys=True)
-        self.kid = base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
+        self.kid = _b64(hashlib.sha256(canonical.encode()).digest()).decode()
         self.public_jwk: dict[str, Any] = {**jwk, "kid": self.kid, "alg": self.algorithm, "use": "sig"}
+        self._header = _b64(orjson.dumps({"alg": self.algorithm, "kid": self.kid, "typ": "JWT"})) + b"."
+
+    def sign_jwt(self, claims: dict[str, Any], kid: str | None = None) -> str:
+        """A compact JWS of `claims`, signed with this key (header: alg, kid, typ).
+
+        Written out here rather than through jwt.encode(): a token is minted on every token request,
+        and PyJWT's generic path (stdlib json twice, header merging) costs as much as the signature.
+        PyJWT still verifies every token in the tests. `kid` overrides the header's key id (only
+        for deliberately wrong tokens).
+        """
+        header = self._header
+        if kid is not None:
+            header = _b64(orjson.dumps({"alg": self.algorithm, "kid": kid, "typ": "JWT"})) + b"."
+        signing_input = header + _b64(orjson.dumps(claims))
+        if isinstance(self.private_key, ec.EllipticCurvePrivateKey):
+            r, s = decode_dss_signature(self.private_key.sign(signing_input, _ECDSA_SHA256))
+            signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        else:
+            signature = self.private_key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+        return (signing_input + b"." + _b64(signature)).decode()
 
     @classmethod
     def generate(cls, algorithm: JwtAlgorithm) -> SigningKey:
@@ -184,9 +213,8 @@ class TokenIssuer:
             "account": namespace.account,
         }
 
-    def sign(self, claims: dict[str, Any], key: SigningKey | None = None) -> str:
-        key = key or self.active
-        return jwt.encode(claims, key.private_key, algorithm=key.algorithm, headers={"kid": key.kid})
+    def sign(self, claims: dict[str, Any]) -> str:
+        return self.active.sign_jwt(claims)
 
     def sign_badly(self, claims: dict[str, Any], how: str) -> str:
         """A token this emulator must reject, for negative tests: signed by a stranger key that
@@ -195,8 +223,7 @@ class TokenIssuer:
         if how == "none":
             return jwt.encode(claims, "", algorithm="none")
         stranger = SigningKey.generate(self.active.algorithm)
-        kid = self.active.kid if how == "wrong-key" else stranger.kid
-        return jwt.encode(claims, stranger.private_key, algorithm=stranger.algorithm, headers={"kid": kid})
+        return stranger.sign_jwt(claims, kid=self.active.kid if how == "wrong-key" else None)
 
     def verify(self, token: str) -> TokenClaims:
         """The claims of a token this emulator signed and that has not expired (by the emulator's clock)."""
