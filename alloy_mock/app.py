@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Mount, Route
@@ -18,6 +20,21 @@ from .http.middleware import DurableResponsesMiddleware, JournalAndFaultsMiddlew
 
 # The same routes under every version prefix: the paths served so far are identical in all four.
 VENDOR_ROUTES: list[BaseRoute] = [*users.routes, *tokens.routes, *integrations.routes]
+
+
+class ApiVersionConvertor(Convertor[str]):
+    """Matches one of the served API versions, so one Mount serves them all (one match, not four)."""
+
+    regex = "|".join(re.escape(version) for version in API_VERSIONS)
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("api_version", ApiVersionConvertor())
 
 
 def create_app(settings: Settings | None = None, emulator: Emulator | None = None) -> Starlette:
@@ -37,8 +54,8 @@ def create_app(settings: Settings | None = None, emulator: Emulator | None = Non
 
     app = Starlette(
         routes=[
+            Mount("/{version:api_version}", routes=VENDOR_ROUTES),
             *system.routes,
-            *(Mount(f"/{v}", routes=VENDOR_ROUTES) for v in API_VERSIONS),
             Route("/_mock", control.index, methods=["GET"]),
             Mount("/_mock", routes=control.routes),
         ],

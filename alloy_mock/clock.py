@@ -9,6 +9,12 @@ import time
 from datetime import datetime, timezone
 
 
+def iso_time(epoch: float) -> str:
+    """The vendor's timestamp format: ISO 8601 UTC with milliseconds, e.g. 2023-12-07T17:20:51.889Z."""
+    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
 class Clock:
     def __init__(self) -> None:
         self._frozen_at: float | None = None
@@ -22,8 +28,7 @@ class Clock:
 
     def iso_now(self) -> str:
         """The time as the vendor writes it: ISO 8601 UTC with milliseconds, e.g. 2023-12-07T17:20:51.889Z."""
-        moment = datetime.fromtimestamp(self.now(), tz=timezone.utc)
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        return iso_time(self.now())
 
     @property
     def frozen(self) -> bool:

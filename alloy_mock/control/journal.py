@@ -10,27 +10,29 @@ from typing import Any
 
 import orjson
 
+from ..clock import iso_time
+
 BODY_LIMIT = 64 * 1024  # bytes of each body kept; the rest is cut off
 
 
 @dataclass
 class RecordedRequest:
     id: int
-    time: str
+    at: float  # the emulator clock's epoch seconds (formatted only when read)
     method: str
     path: str
     query: str
     namespace: str | None
-    status: int
-    duration_ms: float
-    request_body: bytes
-    response_body: bytes
     fault: str | None = None
+    status: int = 500
+    duration_ms: float = 0.0
+    request_body: bytes = b""
+    response_body: bytes = b""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "time": self.time,
+            "time": iso_time(self.at),
             "method": self.method,
             "path": self.path,
             "query": self.query,

@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Match, Mount, Route
 
 from ..auth import Namespace
 from ..control.coverage import coverage
@@ -261,14 +261,17 @@ async def mint_token(request: Request) -> Response:
 
 
 def is_served(routes: list[BaseRoute], method: str, path: str) -> bool:
-    """Whether a request would reach a handler (not a 404 or 405) in this route table."""
+    """Whether a request would reach a handler (not a 404 or 405), asking the routes themselves."""
+    return _reaches_handler(routes, {"type": "http", "method": method, "path": path, "root_path": ""})
+
+
+def _reaches_handler(routes: list[BaseRoute], scope: dict[str, Any]) -> bool:
     for candidate in routes:
-        if isinstance(candidate, Mount):
-            inside = path.startswith(candidate.path + "/")
-            if inside and is_served(list(candidate.routes), method, path[len(candidate.path) :]):
+        match, child_scope = candidate.matches(scope)
+        if match is Match.FULL:
+            if not isinstance(candidate, Mount):
                 return True
-        elif isinstance(candidate, Route) and method in (candidate.methods or ()):
-            if candidate.path_regex.fullmatch(path):
+            if _reaches_handler(list(candidate.routes), {**scope, **child_scope}):
                 return True
     return False
 

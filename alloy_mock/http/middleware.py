@@ -33,6 +33,9 @@ class NormalizePathMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             raw = scope.get("raw_path")
+            if raw is not None and b"//" not in raw and b"%" not in raw and (raw == b"/" or not raw.endswith(b"/")):
+                await self.app(scope, receive, send)  # nothing to normalize: the common case
+                return
             source = raw.decode("utf-8", "replace") if raw else quote(scope["path"])
             segments = [unquote(part) for part in source.split("/") if part]
             path = "/" + "/".join(part.replace("%", "%25").replace("/", "%2F") for part in segments)
@@ -84,26 +87,33 @@ class JournalAndFaultsMiddleware:
             await self.app(scope, receive, send)
             return
         method: str = scope["method"]
-        api_path = path[path.index("/", 1) :] if path.count("/") > 1 else "/"
+        api_path = path[path.index("/", 1) :]
         namespace = _namespace_of(em, scope)
         fault = em.faults.take(method, api_path, namespace) if em.faults else None
+        entry = RecordedRequest(
+            id=em.journal.next_id(),
+            at=em.clock.now(),
+            method=method,
+            path=path,
+            query=scope.get("query_string", b"").decode("latin-1"),
+            namespace=namespace,
+            fault=fault.id if fault is not None else None,
+        )
         started = time.perf_counter()
-        request_body: list[bytes] = []
-        response_body: list[bytes] = []
-        status = 500  # if the app raises before answering, the server error handler answers 500
+        request_body = bytearray()
+        response_body = bytearray()
 
         async def recording_receive() -> Message:
             message = await receive()
-            if message["type"] == "http.request" and sum(map(len, request_body)) < BODY_LIMIT:
-                request_body.append(message.get("body", b""))
+            if len(request_body) < BODY_LIMIT:
+                request_body.extend(message.get("body", b""))
             return message
 
         async def recording_send(message: Message) -> None:
-            nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body" and sum(map(len, response_body)) < BODY_LIMIT:
-                response_body.append(message.get("body", b""))
+                entry.status = message["status"]
+            elif len(response_body) < BODY_LIMIT:
+                response_body.extend(message.get("body", b""))
             await send(message)
 
         try:
@@ -115,21 +125,11 @@ class JournalAndFaultsMiddleware:
             else:
                 await self.app(scope, recording_receive, recording_send)
         finally:
-            em.journal.record(
-                RecordedRequest(
-                    id=em.journal.next_id(),
-                    time=em.clock.iso_now(),
-                    method=method,
-                    path=path,
-                    query=scope.get("query_string", b"").decode("latin-1"),
-                    namespace=namespace,
-                    status=status,
-                    duration_ms=(time.perf_counter() - started) * 1000,
-                    request_body=b"".join(request_body)[:BODY_LIMIT],
-                    response_body=b"".join(response_body)[:BODY_LIMIT],
-                    fault=fault.id if fault is not None else None,
-                )
-            )
+            # Until the app answers, the status stays 500: the server error handler answers that.
+            entry.duration_ms = (time.perf_counter() - started) * 1000
+            entry.request_body = bytes(request_body[:BODY_LIMIT])
+            entry.response_body = bytes(response_body[:BODY_LIMIT])
+            em.journal.record(entry)
 
 
 def _namespace_of(em: Emulator, scope: Scope) -> str | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,8 @@ class Collection:
         self._store = store
         self._table = table
         self._indexes: dict[str, dict[Any, str]] = {name: {} for name in unique}
-        for doc in table:
-            self._index(str(doc.doc_id), doc)
+        for key, doc in table.raw_items():
+            self._index(key, doc)
 
     def __len__(self) -> int:
         return len(self._table)
@@ -157,6 +158,7 @@ class _Reaper:
             while table:
                 for _ in range(min(self.SLICE, len(table))):
                     table.popitem()
+                time.sleep(0)  # hand the GIL back at once: the event loop and the journal writer go first
             del table
 
 
@@ -184,7 +186,12 @@ class Store:
         self._db = KeyedTinyDB(storage=lambda: self._storage)
         self._collections: dict[str, Collection] = {}
         self._depth = 0
-        self._maybe_compact()
+        # Build every index now, so the first request after a start does not pay for it. (No
+        # compaction here: the first commit past the threshold queues one, off the start-up path.)
+        for name in self._db.tables():
+            namespace, _, kind = name.partition("/")
+            if kind:
+                self.collection(namespace, kind)
 
     # -- collections and namespaces -------------------------------------------------------------
 

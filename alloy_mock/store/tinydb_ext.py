@@ -99,8 +99,13 @@ class KeyedTable(Table):
     document_id_class = str  # type: ignore[assignment]
 
     def get_doc(self, key: str) -> Doc | None:
-        doc = self.get(doc_id=key)  # type: ignore[call-overload]
+        """A copy of one document (TinyDB's get() would copy it twice, into a Document and back)."""
+        doc = self._read_table().get(key)
         return dict(doc) if doc is not None else None
+
+    def raw_items(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        """The stored (id, document) pairs, not copied: for building indexes, not for changing."""
+        return iter(self._read_table().items())
 
     def insert_docs(self, items: list[tuple[str, Mapping[str, Any]]]) -> None:
         self.insert_multiple([self.document_class(doc, key) for key, doc in items])  # type: ignore[arg-type]
