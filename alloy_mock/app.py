@@ -37,7 +37,13 @@ class ApiVersionConvertor(Convertor[str]):
 register_url_convertor("api_version", ApiVersionConvertor())
 
 
-def create_app(settings: Settings | None = None, emulator: Emulator | None = None) -> Starlette:
+class AlloyMockApp(Starlette):
+    """The Starlette app, holding the emulator it serves (read on every request, so a plain attribute)."""
+
+    emulator: Emulator
+
+
+def create_app(settings: Settings | None = None, emulator: Emulator | None = None) -> AlloyMockApp:
     """The app for `settings` (or around an already open `emulator`, which the caller then owns).
 
     Opening happens here, not at start-up, so bad fixtures or a corrupt database fail before the
@@ -52,7 +58,7 @@ def create_app(settings: Settings | None = None, emulator: Emulator | None = Non
         if owned:
             em.close()
 
-    app = Starlette(
+    app = AlloyMockApp(
         routes=[
             Mount("/{version:api_version}", routes=VENDOR_ROUTES),
             *system.routes,
@@ -71,5 +77,6 @@ def create_app(settings: Settings | None = None, emulator: Emulator | None = Non
         lifespan=lifespan,
     )
     app.router.redirect_slashes = False  # never redirect: the generated SDK raises on any 3xx
-    app.state.emulator = em
+    app.emulator = em
+    app.state.emulator = em  # for code that only knows Starlette's conventions
     return app

@@ -5,14 +5,24 @@ Token lifetimes and timestamps read this clock, so a test can expire a token wit
 
 from __future__ import annotations
 
+import functools
+import math
 import time
 from datetime import datetime, timezone
 
 
 def iso_time(epoch: float) -> str:
     """The vendor's timestamp format: ISO 8601 UTC with milliseconds, e.g. 2023-12-07T17:20:51.889Z."""
-    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # Rounded to the microsecond first, as datetime.fromtimestamp() does.
+    fraction, whole = math.modf(epoch)
+    second, micro = divmod(int(whole) * 1_000_000 + round(fraction * 1_000_000), 1_000_000)
+    return f"{_iso_second(second)}.{micro // 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=4)
+def _iso_second(second: int) -> str:
+    # Timestamps are written on every user creation; the date part changes once a second.
+    return datetime.fromtimestamp(second, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 class Clock:

@@ -58,7 +58,7 @@ class DurableResponsesMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        store = scope["app"].state.emulator.store
+        store = scope["app"].emulator.store
 
         async def send_when_durable(message: Message) -> None:
             if message["type"] == "http.response.start" and store.has_pending_writes:
@@ -82,7 +82,7 @@ class JournalAndFaultsMiddleware:
         if scope["type"] != "http" or not path.startswith(VERSION_PREFIXES):
             await self.app(scope, receive, send)
             return
-        em = scope["app"].state.emulator
+        em = scope["app"].emulator
         if not em.journal.enabled and not em.faults:
             await self.app(scope, receive, send)
             return
@@ -100,20 +100,20 @@ class JournalAndFaultsMiddleware:
             fault=fault.id if fault is not None else None,
         )
         started = time.perf_counter()
-        request_body = bytearray()
-        response_body = bytearray()
+        # Body chunks are kept as they come (usually one each way) and clipped when recorded.
+        request_body: list[bytes] = []
+        response_body: list[bytes] = []
 
         async def recording_receive() -> Message:
             message = await receive()
-            if len(request_body) < BODY_LIMIT:
-                request_body.extend(message.get("body", b""))
+            request_body.append(message.get("body", b""))
             return message
 
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 entry.status = message["status"]
-            elif len(response_body) < BODY_LIMIT:
-                response_body.extend(message.get("body", b""))
+            else:
+                response_body.append(message.get("body", b""))
             await send(message)
 
         try:
@@ -127,9 +127,15 @@ class JournalAndFaultsMiddleware:
         finally:
             # Until the app answers, the status stays 500: the server error handler answers that.
             entry.duration_ms = (time.perf_counter() - started) * 1000
-            entry.request_body = bytes(request_body[:BODY_LIMIT])
-            entry.response_body = bytes(response_body[:BODY_LIMIT])
+            entry.request_body = _clip(request_body)
+            entry.response_body = _clip(response_body)
             em.journal.record(entry)
+
+
+def _clip(chunks: list[bytes]) -> bytes:
+    """At most BODY_LIMIT bytes of a body (a single chunk under the limit is kept as it is)."""
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return body[:BODY_LIMIT]
 
 
 def _namespace_of(em: Emulator, scope: Scope) -> str | None:

@@ -18,7 +18,7 @@ JSON_TYPES = ("application/json",)
 
 
 def emulator(request: Request) -> Emulator:
-    return request.app.state.emulator  # type: ignore[no-any-return]
+    return request.scope["app"].emulator  # type: ignore[no-any-return]
 
 
 def namespace(request: Request) -> Namespace:
@@ -54,20 +54,23 @@ async def read_json(request: Request) -> Any:
     declared (a body without any Content-Type is read as JSON, as lenient clients send it).
     """
     limit = emulator(request).settings.max_body_bytes
-    declared = request.headers.get("content-length")
+    headers = request.headers
+    declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, f"Request body is larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
+    body = b""
+    more = True
+    while more:  # the ASGI messages themselves: cheaper than request.stream()'s async generator
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ApiError(400, "The client went away before sending the whole body")
+        body += message.get("body", b"")
+        if len(body) > limit:
             raise ApiError(413, f"Request body is larger than {limit} bytes")
-        chunks.append(chunk)
-    body = b"".join(chunks)
+        more = message.get("more_body", False)
     if not body.strip():
         return {}
-    content_type = request.headers.get("content-type")
+    content_type = headers.get("content-type")
     if content_type is not None:
         media_type = content_type.split(";", 1)[0].strip().lower()
         if media_type not in JSON_TYPES and not media_type.endswith("+json"):

@@ -108,7 +108,20 @@ class KeyedTable(Table):
         return iter(self._read_table().items())
 
     def insert_docs(self, items: list[tuple[str, Mapping[str, Any]]]) -> None:
-        self.insert_multiple([self.document_class(doc, key) for key, doc in items])  # type: ignore[arg-type]
+        """Insert documents under their keys; ValueError if a key is taken (and nothing is inserted).
+
+        Through the same recorded update as every change, but without insert_multiple()'s
+        Document wrapper per item.
+        """
+
+        def insert(table: MutableMapping[str, Doc]) -> None:
+            taken = [key for key, _ in items if key in table]
+            if taken:
+                raise ValueError(f"document ids already exist: {taken[:5]}")
+            for key, doc in items:
+                table[key] = dict(doc)
+
+        self._update_table(insert)  # type: ignore[arg-type]
 
     def replace_doc(self, key: str, doc: Mapping[str, Any]) -> None:
         """Make the document with this key hold exactly `doc` (inserting it if absent)."""

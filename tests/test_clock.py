@@ -1,0 +1,41 @@
+"""The emulator clock and the vendor's timestamp format."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timezone
+
+import pytest
+
+from alloy_mock.clock import Clock, iso_time
+
+
+def reference_format(epoch: float) -> str:
+    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def test_iso_time_matches_datetime_formatting_to_the_millisecond() -> None:
+    """iso_time() caches the date part per second; it must still agree with datetime everywhere,
+    including the sub-microsecond rounding at millisecond boundaries."""
+    rng = random.Random(20231207)
+    samples = [rng.uniform(0, 2e9) for _ in range(50_000)] + [1701969651.8889995, 1701969651.9999996, 0.0]
+    mismatches = [(t, iso_time(t), reference_format(t)) for t in samples if iso_time(t) != reference_format(t)]
+    assert not mismatches, mismatches[:5]
+
+
+def test_iso_time_shape() -> None:
+    assert iso_time(1701969651.889) == "2023-12-07T17:20:51.889Z"
+
+
+def test_frozen_clock_advances_only_when_told() -> None:
+    clock = Clock()
+    clock.freeze(1_000_000.0)
+    assert clock.now() == 1_000_000.0
+    clock.advance(1800)
+    assert clock.now() == 1_001_800.0
+    assert clock.iso_now() == iso_time(1_001_800.0)
+    clock.unfreeze()
+    assert clock.now() == pytest.approx(1_001_800.0, abs=5)  # runs on from where it stood
+    clock.reset()
+    assert not clock.frozen
