@@ -9,14 +9,18 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Mount, Route
 
 from .config import API_VERSIONS, Settings
 from .emulator import Emulator
 from .http import control, integrations, system, tokens, users
 from .http.errors import EXCEPTION_HANDLERS
-from .http.middleware import DurableResponsesMiddleware, JournalAndFaultsMiddleware, NormalizePathMiddleware
+from .http.middleware import (
+    CorsMiddleware,
+    DurableResponsesMiddleware,
+    JournalAndFaultsMiddleware,
+    NormalizePathMiddleware,
+)
 
 # The same routes under every version prefix: the paths served so far are identical in all four.
 VENDOR_ROUTES: list[BaseRoute] = [*users.routes, *tokens.routes, *integrations.routes]
@@ -68,7 +72,7 @@ def create_app(settings: Settings | None = None, emulator: Emulator | None = Non
         middleware=[
             # alloy-frontend calls the API from web pages of other origins (x-alloy-user-token
             # needs a preflight), as the vendor allows.
-            Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"], max_age=600),
+            Middleware(CorsMiddleware),
             Middleware(NormalizePathMiddleware),
             Middleware(JournalAndFaultsMiddleware),
             Middleware(DurableResponsesMiddleware),
