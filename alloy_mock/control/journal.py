@@ -15,7 +15,7 @@ from ..clock import iso_time
 BODY_LIMIT = 64 * 1024  # bytes of each body kept; the rest is cut off
 
 
-@dataclass
+@dataclass(slots=True)
 class RecordedRequest:
     id: int
     at: float  # the emulator clock's epoch seconds (formatted only when read)
