@@ -7,13 +7,13 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import pytest
 from starlette.testclient import TestClient
 
 from alloy_mock.catalogue import default_fixtures_path
 
 from .conftest import API, DEV, PROD
+from .helpers import assert_error, assert_ok
 
 MakeUser = Callable[..., str]
 INTEGRATION_KEYS = {"integrationId", "app", "installed", "icon", "workflows"}
@@ -56,23 +56,6 @@ def expected_integration(seed: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-
-def show(response: httpx.Response) -> str:
-    text = response.text if len(response.text) <= 600 else response.text[:600] + "..."
-    return f"{response.request.method} {response.request.url} -> {response.status_code}: {text}"
-
-
-def assert_ok(response: httpx.Response) -> Any:
-    assert response.status_code == 200, show(response)
-    assert response.headers["content-type"].split(";")[0].strip() == "application/json", response.headers
-    return response.json()
-
-
-def assert_error(response: httpx.Response, status: int, message: str) -> None:
-    assert response.status_code == status, show(response)
-    assert response.headers["content-type"].split(";")[0].strip() == "application/json", response.headers
-    assert response.json() == {"message": message}, show(response)
 
 
 def assert_integration_shape(integration: Any) -> None:

@@ -21,6 +21,7 @@ from alloy_mock.config import Settings
 from alloy_mock.emulator import Emulator
 
 from .conftest import API, DEV, PROD
+from .helpers import assert_ok, show
 
 MakeUser = Callable[..., str]
 USER_TOKEN = "x-alloy-user-token"
@@ -34,18 +35,6 @@ ALGORITHMS = [
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-
-def show(response: httpx.Response) -> str:
-    """The request and (the start of) the response, for assertion messages."""
-    text = response.text if len(response.text) <= 600 else response.text[:600] + "..."
-    return f"{response.request.method} {response.request.url} -> {response.status_code}: {text}"
-
-
-def assert_ok(response: httpx.Response) -> Any:
-    assert response.status_code == 200, show(response)
-    assert response.headers["content-type"].split(";")[0].strip() == "application/json", response.headers
-    return response.json()
 
 
 def assert_unauthorized(response: httpx.Response) -> None:

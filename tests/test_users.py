@@ -8,13 +8,13 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import pytest
 from starlette.testclient import TestClient
 
 from alloy_mock.config import DEFAULT_DEV_KEY, DEFAULT_PROD_KEY, Account, Settings
 
 from .conftest import API, DEV, PROD
+from .helpers import assert_error, assert_ok
 
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 MakeUser = Callable[..., str]
@@ -29,27 +29,6 @@ def enc(segment: str) -> str:
     if set(encoded) <= {"."}:  # "." and ".." would be removed as dot segments by the client
         encoded = encoded.replace(".", "%2E")
     return encoded
-
-
-def show(response: httpx.Response) -> str:
-    """The request and (the start of) the response, for assertion messages."""
-    text = response.text if len(response.text) <= 600 else response.text[:600] + "..."
-    return f"{response.request.method} {response.request.url} -> {response.status_code}: {text}"
-
-
-def assert_ok(response: httpx.Response, body: Any = None) -> Any:
-    assert response.status_code == 200, show(response)
-    assert response.headers["content-type"].split(";")[0].strip() == "application/json", response.headers
-    data = response.json()
-    if body is not None:
-        assert data == body, response.text
-    return data
-
-
-def assert_error(response: httpx.Response, status: int, message: str) -> None:
-    assert response.status_code == status, show(response)
-    assert response.headers["content-type"].split(";")[0].strip() == "application/json", response.headers
-    assert response.json() == {"message": message}, response.text
 
 
 def list_users(client: TestClient, headers: dict[str, str] = DEV) -> list[dict[str, Any]]:
