@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import os
 from collections.abc import Iterable
@@ -38,6 +39,9 @@ PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
 
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+# Token ids: unique without a system call per token (random per process, then counted).
+_JTI_PREFIX = os.urandom(6).hex()
+_jti_counter = itertools.count(1)
 
 
 def _b64(data: bytes) -> bytes:
@@ -206,7 +210,7 @@ class TokenIssuer:
             "sub": user_id,
             "iat": now,
             "exp": now + (self.ttl if ttl is None else ttl),
-            "jti": os.urandom(8).hex(),
+            "jti": f"{_JTI_PREFIX}{next(_jti_counter):x}",
             "userId": user_id,
             "username": username,
             "namespace": namespace.env,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import gc
 import os
 import signal
 import socket
@@ -148,6 +149,9 @@ def serve(args: argparse.Namespace) -> int:
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal; a stop that was asked
     # for and went cleanly should exit 0 (as `docker stop` and CI expect), not die of the signal.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    # Everything loaded so far (modules, the catalogue, every stored document) lives as long as the
+    # server: keep it out of the garbage collector's full passes, which would otherwise walk all of it.
+    gc.freeze()
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 
