@@ -25,6 +25,17 @@ def _iso_second(second: int) -> str:
     return datetime.fromtimestamp(second, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+# The times the emulator can show: from the epoch to the end of year 9999 (what ISO 8601 can write).
+EARLIEST = 0.0
+LATEST = 253402300799.0
+
+
+def _checked(moment: float) -> float:
+    if not EARLIEST <= moment <= LATEST:
+        raise ValueError("the clock must stay between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
+    return moment
+
+
 class Clock:
     def __init__(self) -> None:
         self._frozen_at: float | None = None
@@ -46,7 +57,7 @@ class Clock:
 
     def freeze(self, at: float | None = None) -> None:
         """Stop the clock, at `at` (epoch seconds) or at the current emulated time."""
-        self._frozen_at = self.now() if at is None else at
+        self._frozen_at = self.now() if at is None else _checked(at)
 
     def unfreeze(self) -> None:
         """Let the clock run again from where it stands."""
@@ -55,6 +66,8 @@ class Clock:
             self._frozen_at = None
 
     def advance(self, seconds: float) -> None:
+        """Move the clock forward (or back, with a negative number); ValueError past the range above."""
+        _checked(self.now() + seconds)
         if self._frozen_at is not None:
             self._frozen_at += seconds
         else:

@@ -67,15 +67,10 @@ class Users:
     def _users(self, namespace: Namespace) -> Collection:
         return self._store.collection(namespace.id, COLLECTION)
 
-    def create(self, namespace: Namespace, username: Any, full_name: Any = None, user_id: Any = None) -> User:
-        """A new user; `user_id` (a 24-hex id) is only for seeding known ids from the control API."""
+    def create(self, namespace: Namespace, username: Any, full_name: Any = None) -> User:
         name = _text(username, "username", required=True)
         assert name is not None
-        if user_id is not None and not (isinstance(user_id, str) and is_object_id(user_id)):
-            raise InvalidInput("userId must be a 24-character lowercase hex id")
-        user = User(
-            user_id or new_object_id(), name, _text(full_name, "fullName", required=False), self._clock.iso_now()
-        )
+        user = User(new_object_id(), name, _text(full_name, "fullName", required=False), self._clock.iso_now())
         try:
             self._users(namespace).insert(user.user_id, user.to_doc())
         except DuplicateKeyError:
@@ -117,6 +112,39 @@ class Users:
             raise InvalidInput("All users already exist" if items and not unusable else "No valid users provided")
         users.insert_many([(user.user_id, user.to_doc()) for user in created])
         return BatchResult(created, invalid)
+
+    def seed(self, namespace: Namespace, items: Sequence[Any]) -> list[User]:
+        """Create users for a test's starting state, all or none: every item is checked first.
+
+        Items are {"username", "fullName"?, "userId"?}; a given userId must be a 24-hex id.
+        """
+        users = self._users(namespace)
+        now = self._clock.iso_now()
+        planned: list[User] = []
+        names: set[str] = set()
+        ids: set[str] = set()
+        for index, item in enumerate(items):
+            if not isinstance(item, Mapping):
+                raise InvalidInput(f"users[{index}] must be an object")
+            try:
+                name = _text(item.get("username"), "username", required=True)
+                full_name = _text(item.get("fullName"), "fullName", required=False)
+            except InvalidInput as exc:
+                raise InvalidInput(f"users[{index}]: {exc.message}") from None
+            user_id = item.get("userId")
+            if user_id is not None and not (isinstance(user_id, str) and is_object_id(user_id)):
+                raise InvalidInput(f"users[{index}]: userId must be a 24-character lowercase hex id")
+            assert name is not None
+            user = User(user_id or new_object_id(), name, full_name, now)
+            if name in names or users.find("username", name) is not None:
+                raise Conflict(f"users[{index}]: {USER_EXISTS} ({name!r})")
+            if user.user_id in ids or users.get(user.user_id) is not None:
+                raise Conflict(f"users[{index}]: a user with id {user.user_id} already exists")
+            names.add(name)
+            ids.add(user.user_id)
+            planned.append(user)
+        users.insert_many([(user.user_id, user.to_doc()) for user in planned])
+        return planned
 
     def list(self, namespace: Namespace) -> list[User]:
         return [User.from_doc(doc) for doc in self._users(namespace).all()]

@@ -7,7 +7,7 @@ Open by default (the emulator listens on localhost); with `--admin-token` every 
 from __future__ import annotations
 
 import hmac
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from starlette.requests import Request
@@ -20,7 +20,7 @@ from ..domain.errors import InvalidInput, NotFound
 from ..emulator import Emulator
 from .errors import ApiError
 from .openapi import control_openapi
-from .request import emulator, query_param, read_json_object
+from .request import emulator, path_param, query_param, read_json_object
 from .responses import ok
 from .routing import route
 
@@ -81,14 +81,8 @@ async def seed(request: Request) -> Response:
     users = body.get("users", [])
     if not isinstance(users, list):
         raise InvalidInput("users must be an array")
-    created = []
-    with em.store.transaction():
-        for item in users:
-            if not isinstance(item, dict):
-                raise InvalidInput("each user must be an object")
-            user = em.users.create(namespace, item.get("username"), item.get("fullName"), item.get("userId"))
-            created.append({"userId": user.user_id, "username": user.username})
-    return ok({"namespace": namespace.id, "data": created})
+    created = em.users.seed(namespace, users)
+    return ok({"namespace": namespace.id, "data": [{"userId": u.user_id, "username": u.username} for u in created]})
 
 
 async def list_snapshots(request: Request) -> Response:
@@ -108,15 +102,16 @@ async def save_snapshot(request: Request) -> Response:
 
 async def restore_snapshot(request: Request) -> Response:
     em = admin(request)
-    name = request.path_params["name"]
+    name = path_param(request, "name")
     em.restore_snapshot(name)
     return ok({"restored": name})
 
 
 async def delete_snapshot(request: Request) -> Response:
     em = admin(request)
-    if em.snapshots.pop(request.path_params["name"], None) is None:
-        raise NotFound(f"No snapshot named {request.path_params['name']!r}")
+    name = path_param(request, "name")
+    if em.snapshots.pop(name, None) is None:
+        raise NotFound(f"No snapshot named {name!r}")
     return ok({"deleted": True})
 
 
@@ -195,12 +190,17 @@ async def freeze_clock(request: Request) -> Response:
     at = body.get("at")
     if isinstance(at, str):
         try:
-            at = datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
+            moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
         except ValueError:
             raise InvalidInput("at must be epoch seconds or an ISO 8601 time") from None
+        # A time without an offset is UTC, as every time the vendor writes, not the host's local time.
+        at = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
     elif at is not None:
         at = number(body, "at")
-    em.clock.freeze(at)
+    try:
+        em.clock.freeze(at)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
     return ok(clock_state(em))
 
 
@@ -209,7 +209,10 @@ async def advance_clock(request: Request) -> Response:
     seconds = number(await optional_body(request), "seconds")
     if seconds is None:
         raise InvalidInput("seconds is required")
-    em.clock.advance(seconds)
+    try:
+        em.clock.advance(seconds)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
     return ok(clock_state(em))
 
 
@@ -249,7 +252,8 @@ async def mint_token(request: Request) -> Response:
     signature = body.get("signature", "valid")
     if signature not in SIGNATURES:
         raise InvalidInput(f"signature must be one of {', '.join(SIGNATURES)}")
-    extra = body.get("claims") or {}
+    extra = body.get("claims")
+    extra = {} if extra is None else extra
     if not isinstance(extra, dict):
         raise InvalidInput("claims must be an object")
     claims = {**em.tokens.claims(namespace, user.user_id, user.username, None if ttl is None else int(ttl)), **extra}
@@ -283,6 +287,7 @@ async def get_coverage(request: Request) -> Response:
 
 
 async def openapi(request: Request) -> Response:
+    admin(request)
     return ok(control_openapi())
 
 

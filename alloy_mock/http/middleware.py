@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ..emulator import Emulator
 
 VERSION_PREFIXES = tuple(f"/{version}/" for version in API_VERSIONS)
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 CORS_PREFLIGHT_HEADERS = [
@@ -143,14 +144,26 @@ class JournalAndFaultsMiddleware:
             fault=fault.id if fault is not None else None,
         )
         started = time.perf_counter()
-        # Body chunks are kept as they come (usually one each way) and clipped when recorded.
+        # The request body is read here (its first BODY_LIMIT bytes) and handed on unchanged, so the
+        # journal shows it even when nothing downstream reads it: a fault, a 401 before the handler.
         request_body: list[bytes] = []
+        prefetched: list[Message] = []
+        if method in BODY_METHODS:
+            size, more = 0, True
+            while more and size < BODY_LIMIT:
+                message = await receive()
+                prefetched.append(message)
+                if message["type"] != "http.request":
+                    break
+                request_body.append(message.get("body", b""))
+                size += len(request_body[-1])
+                more = message.get("more_body", False)
         response_body: list[bytes] = []
 
         async def recording_receive() -> Message:
-            message = await receive()
-            request_body.append(message.get("body", b""))
-            return message
+            if prefetched:
+                return prefetched.pop(0)
+            return await receive()
 
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -183,10 +196,10 @@ def _clip(chunks: list[bytes]) -> bytes:
 
 def _namespace_of(em: Emulator, scope: Scope) -> str | None:
     """The namespace a request's API key opens ("user-token" for the frontend header), for the journal."""
+    user_token = False
     for name, value in scope["headers"]:
-        if name == b"authorization":
+        if name == b"authorization":  # the key wins, as in the handlers
             found = em.keys.namespace_for(value.decode("latin-1"))
             return found.id if found is not None else None
-        if name == b"x-alloy-user-token":
-            return "user-token"
-    return None
+        user_token = user_token or name == b"x-alloy-user-token"
+    return "user-token" if user_token else None
