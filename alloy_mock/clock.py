@@ -10,6 +10,8 @@ import math
 import time
 from datetime import datetime, timezone
 
+from .domain.errors import InvalidInput
+
 
 def iso_time(epoch: float) -> str:
     """The vendor's timestamp format: ISO 8601 UTC with milliseconds, e.g. 2023-12-07T17:20:51.889Z."""
@@ -30,9 +32,13 @@ EARLIEST = 0.0
 LATEST = 253402300799.0
 
 
+class OutOfRange(InvalidInput):
+    """A time the clock cannot show (the HTTP layer answers 400)."""
+
+
 def _checked(moment: float) -> float:
     if not EARLIEST <= moment <= LATEST:
-        raise ValueError("the clock must stay between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
+        raise OutOfRange("the clock must stay between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
     return moment
 
 
@@ -66,7 +72,7 @@ class Clock:
             self._frozen_at = None
 
     def advance(self, seconds: float) -> None:
-        """Move the clock forward (or back, with a negative number); ValueError past the range above."""
+        """Move the clock forward (or back, with a negative number); OutOfRange past the range above."""
         _checked(self.now() + seconds)
         if self._frozen_at is not None:
             self._frozen_at += seconds
