@@ -16,8 +16,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import StartupError
+from .ids import OBJECT_ID
 
-OBJECT_ID = r"^[0-9a-f]{24}$"
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
 SECTIONS = ("apps", "credentials", "events", "integrations")
@@ -28,7 +28,7 @@ BUILTIN_BLOCK_TYPES = frozenset(
 # The first block of a workflow is its trigger, of this type.
 TRIGGER_BLOCK_TYPES = {"customEvent": "customEvent", "webhook": "webhook", "schedule": "cron"}
 
-ObjectId = Annotated[str, Field(pattern=OBJECT_ID)]
+ObjectId = Annotated[str, Field(pattern=OBJECT_ID.pattern)]
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 

@@ -59,6 +59,13 @@ def _text(value: Any, field: str, required: bool) -> str | None:
     return value
 
 
+def _names(username: Any, full_name: Any) -> tuple[str, str | None]:
+    """The validated username (required) and fullName (optional) of a user to create."""
+    name = _text(username, "username", required=True)
+    assert name is not None
+    return name, _text(full_name, "fullName", required=False)
+
+
 class Users:
     def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
@@ -68,9 +75,8 @@ class Users:
         return self._store.collection(namespace.id, COLLECTION)
 
     def create(self, namespace: Namespace, username: Any, full_name: Any = None) -> User:
-        name = _text(username, "username", required=True)
-        assert name is not None
-        user = User(new_object_id(), name, _text(full_name, "fullName", required=False), self._clock.iso_now())
+        name, full = _names(username, full_name)
+        user = User(new_object_id(), name, full, self._clock.iso_now())
         try:
             self._users(namespace).insert(user.user_id, user.to_doc())
         except DuplicateKeyError:
@@ -96,13 +102,11 @@ class Users:
             try:
                 if not isinstance(item, Mapping):
                     raise InvalidInput("not an object")
-                name = _text(item.get("username"), "username", required=True)
-                full_name = _text(item.get("fullName"), "fullName", required=False)
+                name, full_name = _names(item.get("username"), item.get("fullName"))
             except InvalidInput:
                 unusable += 1
                 invalid.append(item)
                 continue
-            assert name is not None
             if name in taken or users.find("username", name) is not None:
                 invalid.append(item)
                 continue
@@ -127,14 +131,12 @@ class Users:
             if not isinstance(item, Mapping):
                 raise InvalidInput(f"users[{index}] must be an object")
             try:
-                name = _text(item.get("username"), "username", required=True)
-                full_name = _text(item.get("fullName"), "fullName", required=False)
+                name, full_name = _names(item.get("username"), item.get("fullName"))
             except InvalidInput as exc:
                 raise InvalidInput(f"users[{index}]: {exc.message}") from None
             user_id = item.get("userId")
             if user_id is not None and not (isinstance(user_id, str) and is_object_id(user_id)):
                 raise InvalidInput(f"users[{index}]: userId must be a 24-character lowercase hex id")
-            assert name is not None
             user = User(user_id or new_object_id(), name, full_name, now)
             if name in names or users.find("username", name) is not None:
                 raise Conflict(f"users[{index}]: {USER_EXISTS} ({name!r})")
