@@ -1,50 +1,54 @@
-"""The ASGI application: the vendor API under each version prefix, plus health and JWKS."""
+"""The ASGI application: the vendor API under each version prefix, the control API, health and JWKS.
+
+A request passes CORS and path normalization, then goes either to the vendor API's own dispatcher
+(http/vendor.py: the hot path) or to Starlette's routing (everything else).
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
-from starlette.convertors import Convertor, register_url_convertor
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .config import API_VERSIONS, Settings
+from .config import Settings
 from .emulator import Emulator
 from .http import control, integrations, system, tokens, users
 from .http.errors import EXCEPTION_HANDLERS
-from .http.middleware import (
-    CorsMiddleware,
-    DurableResponsesMiddleware,
-    JournalAndFaultsMiddleware,
-    NormalizePathMiddleware,
-)
+from .http.middleware import CorsMiddleware, DurableResponsesMiddleware, NormalizePathMiddleware
+from .http.routing import MethodRoute
+from .http.vendor import VERSION_PREFIXES, VendorApi
 
 # The same routes under every version prefix: the paths served so far are identical in all four.
-VENDOR_ROUTES: list[BaseRoute] = [*users.routes, *tokens.routes, *integrations.routes]
-
-
-class ApiVersionConvertor(Convertor[str]):
-    """Matches one of the served API versions, so one Mount serves them all (one match, not four)."""
-
-    regex = "|".join(re.escape(version) for version in API_VERSIONS)
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-register_url_convertor("api_version", ApiVersionConvertor())
+VENDOR_ROUTES: list[MethodRoute] = [*users.routes, *tokens.routes, *integrations.routes]
 
 
 class AlloyMockApp(Starlette):
-    """The Starlette app, holding the emulator it serves (read on every request, so a plain attribute)."""
+    """The Starlette app, holding the emulator it serves (read on every request, so a plain attribute)
+    and the vendor API's dispatcher."""
 
-    emulator: Emulator
+    def __init__(self, emulator: Emulator, vendor_api: VendorApi, **starlette: Any) -> None:
+        super().__init__(**starlette)
+        self.emulator = emulator
+        self.vendor_api = vendor_api
+        self.state.emulator = emulator  # for code that only knows Starlette's conventions
+        # alloy-frontend calls the API from web pages of other origins (x-alloy-user-token needs a
+        # preflight), as the vendor allows; the generated SDK sends `//users` and `/users/`.
+        self._entry: ASGIApp = CorsMiddleware(NormalizePathMiddleware(self._route))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self
+        await self._entry(scope, receive, send)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(VERSION_PREFIXES):
+            await self.vendor_api(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, emulator: Emulator | None = None) -> AlloyMockApp:
@@ -63,24 +67,16 @@ def create_app(settings: Settings | None = None, emulator: Emulator | None = Non
             em.close()
 
     app = AlloyMockApp(
+        em,
+        VendorApi(VENDOR_ROUTES),
         routes=[
-            Mount("/{version:api_version}", routes=VENDOR_ROUTES),
             *system.routes,
             Route("/_mock", control.index, methods=["GET"]),
             Mount("/_mock", routes=control.routes),
         ],
-        middleware=[
-            # alloy-frontend calls the API from web pages of other origins (x-alloy-user-token
-            # needs a preflight), as the vendor allows.
-            Middleware(CorsMiddleware),
-            Middleware(NormalizePathMiddleware),
-            Middleware(JournalAndFaultsMiddleware),
-            Middleware(DurableResponsesMiddleware),
-        ],
+        middleware=[Middleware(DurableResponsesMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.router.redirect_slashes = False  # never redirect: the generated SDK raises on any 3xx
-    app.emulator = em
-    app.state.emulator = em  # for code that only knows Starlette's conventions
     return app

@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match, Mount, Route
+from starlette.routing import Route
 
 from ..auth import Namespace
 from ..control.coverage import coverage
@@ -258,26 +258,9 @@ async def mint_token(request: Request) -> Response:
 # -- coverage and description -----------------------------------------------------------------------
 
 
-def is_served(routes: list[BaseRoute], method: str, path: str) -> bool:
-    """Whether a request would reach a handler (not a 404 or 405), asking the routes themselves."""
-    return _reaches_handler(routes, {"type": "http", "method": method, "path": path, "root_path": ""})
-
-
-def _reaches_handler(routes: list[BaseRoute], scope: dict[str, Any]) -> bool:
-    for candidate in routes:
-        match, child_scope = candidate.matches(scope)
-        if match is Match.FULL:
-            if not isinstance(candidate, Mount):
-                return True
-            if _reaches_handler(list(candidate.routes), {**scope, **child_scope}):
-                return True
-    return False
-
-
 async def get_coverage(request: Request) -> Response:
     admin(request)
-    table = list(request.app.routes)
-    return ok(coverage(lambda method, path: is_served(table, method, path)))
+    return ok(coverage(request.app.vendor_api.serves))
 
 
 async def openapi(request: Request) -> Response:

@@ -35,42 +35,45 @@ def unauthorized() -> ApiError:
     return ApiError(401, UNAUTHORIZED)
 
 
-async def handle_api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return error(exc.status, exc.message, exc.headers)
+def not_found(method: str, path: str) -> Response:
+    return error(404, f"No route for {method} {path}")
 
 
-async def handle_domain_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DomainError)
-    return error(DOMAIN_STATUS.get(type(exc), 400), exc.message)
+def method_not_allowed(method: str, path: str, allow: str) -> Response:
+    return error(405, f"Method {method} is not allowed on {path}", {"Allow": allow})
+
+
+def error_response(exc: Exception, method: str, path: str) -> Response:
+    """The JSON answer to an exception raised while handling `method` `path`."""
+    if isinstance(exc, ApiError):
+        return error(exc.status, exc.message, exc.headers)
+    if isinstance(exc, DomainError):
+        return error(DOMAIN_STATUS.get(type(exc), 400), exc.message)
+    if isinstance(exc, DurabilityError):
+        log.error("write failed: %s", exc)
+        return error(503, f"The change could not be saved: {exc}")
+    log.error("unexpected error on %s %s", method, path, exc_info=exc)
+    return error(500, "Internal server error (an alloy-mock bug; the log has the details)")
+
+
+async def handle_error(request: Request, exc: Exception) -> Response:
+    return error_response(exc, request.method, request.url.path)
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     """Starlette's own 404 (no route) and 405 (route without that method)."""
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        message = f"No route for {request.method} {request.url.path}"
-    elif exc.status_code == 405:
-        message = f"Method {request.method} is not allowed on {request.url.path}"
-    else:
-        message = exc.detail
-    return error(exc.status_code, message, exc.headers)
-
-
-async def handle_durability_error(request: Request, exc: Exception) -> Response:
-    log.error("write failed: %s", exc)
-    return error(503, f"The change could not be saved: {exc}")
-
-
-async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return error(500, "Internal server error (an alloy-mock bug; the log has the details)")
+        return not_found(request.method, request.url.path)
+    if exc.status_code == 405:
+        return method_not_allowed(request.method, request.url.path, (exc.headers or {}).get("Allow", ""))
+    return error(exc.status_code, exc.detail, exc.headers)
 
 
 EXCEPTION_HANDLERS = {
-    ApiError: handle_api_error,
-    DomainError: handle_domain_error,
+    ApiError: handle_error,
+    DomainError: handle_error,
     HTTPException: handle_http_exception,
-    DurabilityError: handle_durability_error,
-    Exception: handle_unexpected,
+    DurabilityError: handle_error,
+    Exception: handle_error,
 }

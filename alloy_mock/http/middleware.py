@@ -1,24 +1,10 @@
-"""ASGI middleware: path normalization and "no response before the data is on disk"."""
+"""ASGI middleware: CORS, path normalization, and "no response before the data is on disk"."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from ..config import API_VERSIONS
-from ..control.journal import BODY_LIMIT, RecordedRequest
-from .responses import JSONResponse
-
-if TYPE_CHECKING:
-    from ..emulator import Emulator
-
-VERSION_PREFIXES = tuple(f"/{version}/" for version in API_VERSIONS)
-BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
 
 CORS_PREFLIGHT_HEADERS = [
     (b"access-control-allow-origin", b"*"),
@@ -110,96 +96,3 @@ class DurableResponsesMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_when_durable)
-
-
-class JournalAndFaultsMiddleware:
-    """For vendor API requests: apply injected faults, and record the exchange in the request journal.
-
-    Costs nothing when the journal is off and no fault is set.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith(VERSION_PREFIXES):
-            await self.app(scope, receive, send)
-            return
-        em = scope["app"].emulator
-        if not em.journal.enabled and not em.faults:
-            await self.app(scope, receive, send)
-            return
-        method: str = scope["method"]
-        api_path = path[path.index("/", 1) :]
-        namespace = _namespace_of(em, scope)
-        fault = em.faults.take(method, api_path, namespace) if em.faults else None
-        entry = RecordedRequest(
-            id=em.journal.next_id(),
-            at=em.clock.now(),
-            method=method,
-            path=path,
-            query=scope.get("query_string", b"").decode("latin-1"),
-            namespace=namespace,
-            fault=fault.id if fault is not None else None,
-        )
-        started = time.perf_counter()
-        # The request body is read here (its first BODY_LIMIT bytes) and handed on unchanged, so the
-        # journal shows it even when nothing downstream reads it: a fault, a 401 before the handler.
-        request_body: list[bytes] = []
-        prefetched: list[Message] = []
-        if method in BODY_METHODS:
-            size, more = 0, True
-            while more and size < BODY_LIMIT:
-                message = await receive()
-                prefetched.append(message)
-                if message["type"] != "http.request":
-                    break
-                request_body.append(message.get("body", b""))
-                size += len(request_body[-1])
-                more = message.get("more_body", False)
-        response_body: list[bytes] = []
-
-        async def recording_receive() -> Message:
-            if prefetched:
-                return prefetched.pop(0)
-            return await receive()
-
-        async def recording_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                entry.status = message["status"]
-            else:
-                response_body.append(message.get("body", b""))
-            await send(message)
-
-        try:
-            if fault is not None and fault.delay_ms:
-                await asyncio.sleep(fault.delay_ms / 1000)  # the latency asked for, not a wait for readiness
-            if fault is not None and fault.status is not None:
-                answer = JSONResponse(fault.body, status_code=fault.status, headers=fault.headers)
-                await answer(scope, recording_receive, recording_send)
-            else:
-                await self.app(scope, recording_receive, recording_send)
-        finally:
-            # Until the app answers, the status stays 500: the server error handler answers that.
-            entry.duration_ms = (time.perf_counter() - started) * 1000
-            entry.request_body = _clip(request_body)
-            entry.response_body = _clip(response_body)
-            em.journal.record(entry)
-
-
-def _clip(chunks: list[bytes]) -> bytes:
-    """At most BODY_LIMIT bytes of a body (a single chunk under the limit is kept as it is)."""
-    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    return body[:BODY_LIMIT]
-
-
-def _namespace_of(em: Emulator, scope: Scope) -> str | None:
-    """The namespace a request's API key opens ("user-token" for the frontend header), for the journal."""
-    user_token = False
-    for name, value in scope["headers"]:
-        if name == b"authorization":  # the key wins, as in the handlers
-            found = em.keys.namespace_for(value.decode("latin-1"))
-            return found.id if found is not None else None
-        user_token = user_token or name == b"x-alloy-user-token"
-    return "user-token" if user_token else None

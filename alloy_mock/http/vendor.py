@@ -1,0 +1,146 @@
+"""The vendor API under /{version}/: the path every SDK call takes, written out as one short sequence.
+
+For each request: find the handler (a RouteTree walk), apply an injected fault, call the handler,
+turn exceptions into the vendor's JSON errors, hold the answer until the data is on disk, send it,
+and record the exchange in the request journal. Done here in one place rather than by a stack of
+middleware and Starlette's router, which together cost more than the handlers (bench/RESULTS.md).
+The control API and the system routes keep Starlette's ordinary routing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
+
+from ..config import API_VERSIONS
+from ..control.faults import Fault
+from ..control.journal import BODY_LIMIT, RecordedRequest
+from ..store import DurabilityError
+from .errors import error_response, method_not_allowed, not_found
+from .request import NAMESPACE_SCOPE_KEY
+from .responses import JSONResponse
+from .routing import MethodRoute, RouteTree
+
+if TYPE_CHECKING:
+    from ..auth import Namespace
+    from ..emulator import Emulator
+
+VERSION_PREFIXES = tuple(f"/{version}/" for version in API_VERSIONS)
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+USER_TOKEN = "user-token"  # the journal's and faults' namespace label for x-alloy-user-token calls
+
+
+class VendorApi:
+    """The ASGI app for paths under a version prefix (the same routes under every version)."""
+
+    def __init__(self, routes: Iterable[MethodRoute]) -> None:
+        self.routes = RouteTree(routes)
+
+    def serves(self, method: str, path: str) -> bool:
+        """Whether `method` `path` (with its version prefix) reaches a handler."""
+        if not path.startswith(VERSION_PREFIXES):
+            return False
+        found = self.routes.match(path[path.index("/", 1) :], method)
+        return found is not None and found.handler is not None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        em: Emulator = scope["app"].emulator
+        path: str = scope["path"]
+        method: str = scope["method"]
+        api_path = path[path.index("/", 1) :]
+        namespace, label = _caller(em, scope)
+        scope[NAMESPACE_SCOPE_KEY] = namespace
+        fault = em.faults.take(method, api_path, label) if em.faults else None
+        if not em.journal.enabled:
+            await self._answer(em, scope, receive, send, api_path, fault)
+            return
+
+        entry = RecordedRequest(
+            id=em.journal.next_id(),
+            at=em.clock.now(),
+            method=method,
+            path=path,
+            query=scope["query_string"].decode("latin-1"),
+            namespace=label,
+            fault=fault.id if fault is not None else None,
+        )
+        started = time.perf_counter()
+        # The body's first BODY_LIMIT bytes are read here and handed on unchanged, so the journal
+        # shows them even when nothing downstream reads the body (a fault, a 401 before the handler).
+        prefetched: list[Message] = []
+        if method in BODY_METHODS:
+            size, more = 0, True
+            while more and size < BODY_LIMIT:
+                message = await receive()
+                prefetched.append(message)
+                if message["type"] != "http.request":
+                    break
+                size += len(message.get("body", b""))
+                more = message.get("more_body", False)
+        received = [message.get("body", b"") for message in prefetched]
+
+        async def replaying_receive() -> Message:
+            return prefetched.pop(0) if prefetched else await receive()
+
+        try:
+            response = await self._answer(em, scope, replaying_receive, send, api_path, fault)
+            entry.status = response.status_code
+            entry.response_body = bytes(response.body[:BODY_LIMIT])
+        finally:  # until an answer is sent the entry says 500: the client got none
+            entry.duration_ms = (time.perf_counter() - started) * 1000
+            entry.request_body = _clip(received)
+            em.journal.record(entry)
+
+    async def _answer(
+        self, em: Emulator, scope: Scope, receive: Receive, send: Send, api_path: str, fault: Fault | None
+    ) -> Response:
+        response = await self._respond(scope, receive, api_path, fault)
+        if em.store.has_pending_writes:
+            try:
+                await em.store.durable()  # a 200 for a write means the write is on disk
+            except DurabilityError as exc:
+                response = error_response(exc, scope["method"], scope["path"])
+        await response(scope, receive, send)
+        return response
+
+    async def _respond(self, scope: Scope, receive: Receive, api_path: str, fault: Fault | None) -> Response:
+        method: str = scope["method"]
+        if fault is not None:
+            if fault.delay_ms:
+                await asyncio.sleep(fault.delay_ms / 1000)  # the latency asked for, not a wait for readiness
+            if fault.status is not None:
+                return JSONResponse(fault.body, status_code=fault.status, headers=fault.headers)
+        found = self.routes.match(api_path, method)
+        if found is None:
+            return not_found(method, scope["path"])
+        if found.handler is None:
+            return method_not_allowed(method, scope["path"], found.allow)
+        scope["path_params"] = found.params
+        try:
+            return await found.handler(Request(scope, receive))
+        except Exception as exc:  # every failure is a JSON answer, never a stack trace
+            return error_response(exc, method, scope["path"])
+
+
+def _caller(em: Emulator, scope: Scope) -> tuple[Namespace | None, str | None]:
+    """The namespace of the request's API key, and its label for the journal and faults
+    ("user-token" for a call that only carries the frontend's x-alloy-user-token)."""
+    user_token = False
+    for name, value in scope["headers"]:
+        if name == b"authorization":  # the key wins, as in the handlers
+            found = em.keys.namespace_for(value.decode("latin-1"))
+            return found, found.id if found is not None else None
+        user_token = user_token or name == b"x-alloy-user-token"
+    return None, USER_TOKEN if user_token else None
+
+
+def _clip(chunks: list[bytes]) -> bytes:
+    """At most BODY_LIMIT bytes of a body (a single chunk under the limit is kept as it is)."""
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return body[:BODY_LIMIT]
