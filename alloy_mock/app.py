@@ -19,7 +19,7 @@ from .config import Settings
 from .emulator import Emulator
 from .http import control, integrations, system, tokens, users
 from .http.errors import EXCEPTION_HANDLERS
-from .http.middleware import CorsMiddleware, DurableResponsesMiddleware, NormalizePathMiddleware
+from .http.middleware import CorsMiddleware, DurableResponsesMiddleware, normalize_path
 from .http.routing import MethodRoute
 from .http.vendor import VERSION_PREFIXES, VendorApi
 
@@ -37,18 +37,20 @@ class AlloyMockApp(Starlette):
         self.vendor_api = vendor_api
         self.state.emulator = emulator  # for code that only knows Starlette's conventions
         # alloy-frontend calls the API from web pages of other origins (x-alloy-user-token needs a
-        # preflight), as the vendor allows; the generated SDK sends `//users` and `/users/`.
-        self._entry: ASGIApp = CorsMiddleware(NormalizePathMiddleware(self._route))
+        # preflight), as the vendor allows.
+        self._entry: ASGIApp = CorsMiddleware(self._route)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
         await self._entry(scope, receive, send)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(VERSION_PREFIXES):
-            await self.vendor_api(scope, receive, send)
-        else:
-            await super().__call__(scope, receive, send)
+        if scope["type"] == "http":
+            scope = normalize_path(scope)
+            if scope["path"].startswith(VERSION_PREFIXES):
+                await self.vendor_api(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, emulator: Emulator | None = None) -> AlloyMockApp:

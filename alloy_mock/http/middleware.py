@@ -1,4 +1,4 @@
-"""ASGI middleware: CORS, path normalization, and "no response before the data is on disk"."""
+"""What every request passes: CORS, path normalization, and "no response before the data is on disk"."""
 
 from __future__ import annotations
 
@@ -30,10 +30,13 @@ class CorsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        if b"origin" not in headers:
+        for name, _ in scope["headers"]:
+            if name == b"origin":
+                break
+        else:  # no Origin: not a browser's cross-origin call
             await self.app(scope, receive, send)
             return
+        headers = dict(scope["headers"])
         if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
             requested = headers.get(b"access-control-request-headers")
             allow = [(b"access-control-allow-headers", requested)] if requested else []
@@ -49,29 +52,20 @@ class CorsMiddleware:
         await self.app(scope, receive, send_with_cors)
 
 
-class NormalizePathMiddleware:
-    """Collapse repeated slashes and drop a trailing one before routing, without redirecting.
+def normalize_path(scope: Scope) -> Scope:
+    """The scope with repeated slashes collapsed and a trailing one dropped, for routing without redirects.
 
     The generated 2024-03 SDK sends `//users` and `/users/`; a redirect would break it. A '/' that
     arrives percent-encoded inside a segment (a username such as "a/b") stays inside that segment,
     kept as %2F (and '%' as %25) for `request.path_param()` to decode.
     """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            raw = scope.get("raw_path")
-            if raw is not None and b"//" not in raw and b"%" not in raw and (raw == b"/" or not raw.endswith(b"/")):
-                await self.app(scope, receive, send)  # nothing to normalize: the common case
-                return
-            source = raw.decode("utf-8", "replace") if raw else quote(scope["path"])
-            segments = [unquote(part) for part in source.split("/") if part]
-            path = "/" + "/".join(part.replace("%", "%25").replace("/", "%2F") for part in segments)
-            if path != scope["path"]:
-                scope = {**scope, "path": path}
-        await self.app(scope, receive, send)
+    raw = scope.get("raw_path")
+    if raw is not None and b"//" not in raw and b"%" not in raw and (raw == b"/" or not raw.endswith(b"/")):
+        return scope  # nothing to normalize: the common case
+    source = raw.decode("utf-8", "replace") if raw else quote(scope["path"])
+    segments = [unquote(part) for part in source.split("/") if part]
+    path = "/" + "/".join(part.replace("%", "%25").replace("/", "%2F") for part in segments)
+    return scope if path == scope["path"] else {**scope, "path": path}
 
 
 class DurableResponsesMiddleware:

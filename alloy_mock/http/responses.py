@@ -15,6 +15,12 @@ class JSONResponse(Response):
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
 
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        if headers is None:  # the common case, without Starlette's general header merging
+            self.raw_headers = [(b"content-length", b"%d" % len(self.body)), (b"content-type", b"application/json")]
+        else:
+            super().init_headers(headers)
+
 
 def ok(content: Any, headers: Mapping[str, str] | None = None) -> JSONResponse:
     """A 200: the vendor answers every success with 200, never 201 or 204."""
