@@ -2,7 +2,8 @@
 
 `python bench/baseline_app.py --port 0` binds a free port, prints
 "baseline listening on http://127.0.0.1:PORT" as its first line (as `alloy-mock serve` does), and
-serves, with http="httptools", loop="uvloop", access log off, one process:
+serves, with http="httptools", loop="uvloop", access log off, one process (or --workers N, for
+comparison: uvicorn's own worker processes sharing the socket):
 
 - GET  /json  -> {"hello": "world"}                        (the baseline the targets compare with)
 - POST /json  -> {"username": <body's username>}           (the same plus reading a JSON body)
@@ -20,6 +21,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from uvicorn.supervisors import Multiprocess
 
 
 async def hello(request: Request) -> JSONResponse:
@@ -38,6 +40,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -47,8 +50,17 @@ def main() -> int:
     host, port = sock.getsockname()[:2]
     print(f"baseline listening on http://{host}:{port}", flush=True)
     config = uvicorn.Config(
-        app, http="httptools", loop="uvloop", access_log=False, log_level="warning", lifespan="off", workers=1
+        "baseline_app:app",
+        http="httptools",
+        loop="uvloop",
+        access_log=False,
+        log_level="warning",
+        lifespan="off",
+        workers=args.workers,
     )
+    if args.workers > 1:
+        Multiprocess(config, sockets=[sock]).run()  # stops its workers on SIGTERM
+        return 0
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     uvicorn.Server(config).run(sockets=[sock])
     return 0

@@ -87,17 +87,41 @@ class Server:
     def connection(self, timeout: float = 60) -> http.client.HTTPConnection:
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
+    def processes(self) -> list[int]:
+        """The server's pid and those of its live descendants (uvicorn workers, alloy-mock's signing helper)."""
+        children: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, IndexError):
+                    ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                    children.setdefault(ppid, []).append(int(entry.name))
+        found, pending = [], [self.process.pid]
+        while pending:
+            pid = pending.pop()
+            found.append(pid)
+            pending.extend(children.get(pid, []))
+        return found
+
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process so far (all its threads), from /proc/PID/stat."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU time so far of the server and its helper processes (all their threads)."""
+        total = 0
+        for pid in self.processes():
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
     def rss_kib(self) -> int:
-        """VmRSS of the server process, from /proc/PID/status."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise RuntimeError(f"no VmRSS for pid {self.process.pid}")
+        """VmRSS of the server and its helper processes, summed, from /proc/PID/status."""
+        total = 0
+        for pid in self.processes():
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        if not total:
+            raise RuntimeError(f"no VmRSS for pid {self.process.pid}")
+        return total
 
     def check_alive(self) -> None:
         if self.process.poll() is not None:
@@ -150,8 +174,8 @@ def alloy_mock_argv(db: Path) -> list[str]:
     return [sys.executable, "-m", "alloy_mock", "serve", "--port", "0", "--db", str(db)]
 
 
-def baseline_argv() -> list[str]:
-    return [sys.executable, str(HERE / "baseline_app.py"), "--port", "0"]
+def baseline_argv(workers: int = 1) -> list[str]:
+    return [sys.executable, str(HERE / "baseline_app.py"), "--port", "0", "--workers", str(workers)]
 
 
 def request(
@@ -694,6 +718,10 @@ def run_benchmark(wrk: Wrk, workdir: Path, results: Results, small: int, large: 
     try:
         baseline = spawn("baseline", baseline_argv(), workdir, ready_path="/json")
         running.append(baseline)
+        # For information: the same route on two uvicorn worker processes, which can use both cores
+        # (the targets compare with one process, the configuration the issue measured).
+        baseline_2 = spawn("baseline-2w", baseline_argv(workers=2), workdir, ready_path="/json")
+        running.append(baseline_2)
         sets = [seed(wrk, workdir, results, label_of(count), count) for count in (small, large)]
         running.extend(data.server for data in sets)
         get_plain = wrk.script("plain.lua", LUA_PLAIN)
@@ -702,6 +730,11 @@ def run_benchmark(wrk: Wrk, workdir: Path, results: Results, small: int, large: 
         for cycle in range(repeat):
             log(f"cycle {cycle + 1}/{repeat} (load average {loadavg()})")
             results.add("baseline GET /json", "-", wrk.measure("baseline GET /json", baseline, "/json", get_plain, []))
+            results.add(
+                "baseline GET /json 2 workers",
+                "-",
+                wrk.measure("baseline GET /json 2 workers", baseline_2, "/json", get_plain, []),
+            )
             results.add(
                 "baseline POST /json", "-", wrk.measure("baseline POST /json", baseline, "/json", post_plain, [])
             )
@@ -885,6 +918,16 @@ def report(results: Results, small: str, large: str) -> str:
     rss = next((kib for name, kib in results.rss_kib.items() if name.startswith(f"alloy-mock {large} (")), None)
     if rss is not None:
         out.append(f"INFO  RSS with {large} users: {rss / 1024:.1f} MiB (reported, no target)")
+    two = results.series.get("baseline GET /json 2 workers")
+    if two is not None:
+        worst = {
+            endpoint: min(results.series[f"{label} {endpoint}"].rps for label in (small, large))
+            for endpoint in ("GET token", "POST users")
+        }
+        out.append(
+            f"INFO  against the 2-worker baseline ({two.rps:,.0f} req/s, no target): "
+            + ", ".join(f"{endpoint} {rps / two.rps:.2f}" for endpoint, rps in worst.items())
+        )
     return "\n".join(out)
 
 
