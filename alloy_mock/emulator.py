@@ -51,7 +51,9 @@ class Emulator:
             catalogue=catalogue,
             store=store,
             keys=ApiKeys(settings.accounts),
-            tokens=TokenIssuer(active, keys, settings.issuer, settings.token_ttl, clock),
+            tokens=TokenIssuer(
+                active, keys, settings.issuer, settings.token_ttl, clock, signing_helper=settings.signing_helper
+            ),
             users=Users(store, clock),
             integrations=Integrations(catalogue),
             journal=RequestJournal(settings.journal_size),
@@ -82,4 +84,7 @@ class Emulator:
         self.store.restore(tables)
 
     def close(self) -> None:
-        self.store.close()
+        try:
+            self.tokens.close()  # stops the signing helper process, if one was started
+        finally:
+            self.store.close()
