@@ -234,6 +234,9 @@ def main() -> int:
         print("alloy-mock signing helper: stdout must be a pipe read by alloy-mock", file=sys.stderr)
         return 2
     curve = ec.SECP256R1()
+    # Lowest priority: the helper takes the CPU the server, its clients and the load generator
+    # leave over (measured: steadier and faster token throughput than at normal priority).
+    os.nice(19)
     try:
         while True:
             os.write(1, _chunk(curve))
