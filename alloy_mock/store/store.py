@@ -66,7 +66,16 @@ class Collection:
         return [dict(doc) for doc in self._table.all()]
 
     def insert(self, key: str, doc: Mapping[str, Any]) -> None:
-        self.insert_many([(key, doc)])
+        """Insert one document (insert_many's checks, without its bookkeeping for batches)."""
+        if self._table.get_doc(key) is not None:
+            raise DuplicateKeyError("key", key)
+        for name, index in self._indexes.items():
+            value = doc.get(name)
+            if value is not None and value in index:
+                raise DuplicateKeyError(name, value)
+        with self._store.transaction():
+            self._table.insert_docs([(key, doc)])
+        self._index(key, doc)
 
     def insert_many(self, items: list[tuple[str, Mapping[str, Any]]]) -> None:
         """Insert documents in one transaction; all keys and unique values must be new."""
