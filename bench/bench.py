@@ -11,7 +11,8 @@ process, unpinned) driven by Lua scripts generated into a temporary folder. Meas
     seeded ids) and POST /2023-12/users (unique usernames, durable; each POST run on a fresh copy of
     the seeded files, so it starts at SMALL or LARGE users): requests/s, p50, p99 from wrk's
     latency histogram. K cycles (default 3) run every measurement in turn; medians are reported;
-(c) p50(LARGE)/p50(SMALL) for both endpoints, and their throughput over the baseline's;
+(c) p50(LARGE)/p50(SMALL) for both endpoints, and their throughput over the baseline's, each taken
+    within one cycle (the median over cycles decides: the machine's speed drifts during a run);
 (d) start-up time, from process spawn to the first /health 200, on the LARGE database (median of 3);
 (e) the time to reset the namespace holding LARGE users: `POST /_mock/reset` on a server started on
     a copy of the files if the server has that route (the target uses it), and `Store.reset()` timed
@@ -781,25 +782,34 @@ def judge(results: Results, small: str, large: str) -> None:
             }
         )
 
+    # Each target is judged cycle by cycle, on measurements taken a minute apart, and the median of
+    # the per-cycle values decides: on a shared VM the machine's speed drifts during a run (the
+    # baseline's CPU per request is shown per cycle), and a ratio of medians taken from different
+    # cycles would mix fast and slow moments.
     for endpoint in ("POST users", "GET token"):
-        big, little = series[f"{large} {endpoint}"].p50_ms, series[f"{small} {endpoint}"].p50_ms
+        big, little = series[f"{large} {endpoint}"], series[f"{small} {endpoint}"]
+        per_cycle = [b.p50_ms / s.p50_ms for b, s in zip(big.runs, little.runs, strict=True)]
         add(
             f"p50 {endpoint} {large}/{small}",
-            big / little,
+            statistics.median(per_cycle),
             MAX_P50_GROWTH,
             "lower",
             "x",
-            f"median p50 {big:.2f} ms vs {little:.2f} ms",
+            f"median of per-cycle ratios {_listed(per_cycle)}; medians {big.p50_ms:.2f} ms vs {little.p50_ms:.2f} ms",
         )
+    baseline = series["baseline GET /json"]
     for endpoint in ("GET token", "POST users"):
-        worst = min(series[f"{label} {endpoint}"].rps for label in (small, large))
+        sizes = [series[f"{label} {endpoint}"] for label in (small, large)]
+        per_cycle = [min(size.runs[cycle].rps for size in sizes) / run.rps for cycle, run in enumerate(baseline.runs)]
+        worst = min(size.rps for size in sizes)
         add(
             f"{endpoint} req/s / baseline GET /json",
-            worst / base,
+            statistics.median(per_cycle),
             MIN_BASELINE_FRACTION,
             "higher",
             "",
-            f"worse of {small} and {large}: {worst:,.0f} vs {base:,.0f} req/s",
+            f"median of per-cycle ratios {_listed(per_cycle)} (worse of {small} and {large}); "
+            f"ratio of medians {worst / base:.2f}: {worst:,.0f} vs {base:,.0f} req/s",
         )
     add(
         f"start-up to /health 200 ({large} users)",
@@ -819,6 +829,10 @@ def judge(results: Results, small: str, large: str) -> None:
         " ms",
         f"{chosen['method']}, median of {chosen['all_reset_ms']}",
     )
+
+
+def _listed(values: list[float]) -> str:
+    return "[" + ", ".join(f"{value:.2f}" for value in values) + "]"
 
 
 def fmt_rows(rows: list[list[str]]) -> str:
@@ -842,6 +856,8 @@ def report(results: Results, small: str, large: str) -> str:
         f"baseline uvicorn: {m['baseline_uvicorn']}; alloy-mock uvicorn: {m['alloy_mock_uvicorn']}",
         f"fsync (128 B append) median: {m['fsync_ms_median']} ms; load average before/after cycles: "
         + ", ".join(results.loadavg),
+        "machine speed per cycle (the baseline's CPU us/request; steady machine: equal values): "
+        + ", ".join(f"{run.cpu_us_per_request:.0f}" for run in results.series["baseline GET /json"].runs),
         f"load: wrk -t{c['threads']} -c{c['connections']}, {c['warmup']} s warm-up + {c['duration']} s per run, "
         f"{c['repeat']} interleaved cycles (medians shown); server and wrk unpinned on the same machine",
         "",
@@ -938,9 +954,9 @@ def label_of(count: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smoke run: 10k users, 3 s runs, 1 s warm-up, 1 cycle")
-    parser.add_argument("--duration", type=float, help="seconds per measured run (default 10; quick 3)")
-    parser.add_argument("--warmup", type=float, help="seconds of warm-up before each run (default 2; quick 1)")
-    parser.add_argument("--repeat", type=int, help="interleaved measurement cycles, medians reported (default 3)")
+    parser.add_argument("--duration", type=float, help="seconds per measured run (default 6; quick 3)")
+    parser.add_argument("--warmup", type=float, help="seconds of warm-up before each run (default 1.5; quick 1)")
+    parser.add_argument("--repeat", type=int, help="interleaved measurement cycles, medians reported (default 5)")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
     parser.add_argument("--small", type=int, default=1000, help="users in the small namespace (default 1,000)")
@@ -955,9 +971,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    duration = args.duration or (3.0 if args.quick else 10.0)
-    warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 2.0)
-    repeat = args.repeat or (1 if args.quick else 3)
+    duration = args.duration or (3.0 if args.quick else 6.0)
+    warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 1.5)
+    repeat = args.repeat or (1 if args.quick else 5)
     large_count = args.large or (10_000 if args.quick else 100_000)
     small, large = label_of(args.small), label_of(large_count)
     if args.connections < args.threads:
