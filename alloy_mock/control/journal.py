@@ -5,8 +5,7 @@ from __future__ import annotations
 import fnmatch
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -15,19 +14,20 @@ from ..clock import iso_time
 BODY_LIMIT = 64 * 1024  # bytes of each body kept; the rest is cut off
 
 
-@dataclass(slots=True)
-class RecordedRequest:
+class RecordedRequest(NamedTuple):
+    """One exchange, built once when it ends (a tuple: the journal records every request)."""
+
     id: int
     at: float  # the emulator clock's epoch seconds (formatted only when read)
     method: str
     path: str
     query: str
     namespace: str | None
-    fault: str | None = None
-    status: int = 500
-    duration_ms: float = 0.0
-    request_body: bytes = b""
-    response_body: bytes = b""
+    fault: str | None
+    status: int  # 500 when no answer was sent (the handling failed or was cancelled)
+    duration_ms: float
+    request_body: bytes
+    response_body: bytes
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,14 +72,39 @@ class RequestJournal:
     def enabled(self) -> bool:
         return self.size > 0
 
-    def next_id(self) -> int:
+    def record(
+        self,
+        at: float,
+        method: str,
+        path: str,
+        query: bytes,
+        namespace: str | None,
+        fault: str | None,
+        status: int,
+        duration_ms: float,
+        request_body: bytes,
+        response_body: bytes,
+    ) -> None:
+        """Keep one exchange (bodies cut at BODY_LIMIT), under the next id."""
+        if not self.enabled:
+            return
         entry_id = self._next_id
         self._next_id += 1
-        return entry_id
-
-    def record(self, entry: RecordedRequest) -> None:
-        if self.enabled:
-            self._entries.append(entry)
+        self._entries.append(
+            RecordedRequest(
+                entry_id,
+                at,
+                method,
+                path,
+                query.decode("latin-1"),
+                namespace,
+                fault,
+                status,
+                duration_ms,
+                request_body[:BODY_LIMIT],
+                response_body[:BODY_LIMIT],
+            )
+        )
 
     def clear(self) -> None:
         self._entries.clear()

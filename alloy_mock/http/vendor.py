@@ -20,7 +20,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from ..config import API_VERSIONS
 from ..control.faults import Fault
-from ..control.journal import BODY_LIMIT, RecordedRequest
+from ..control.journal import BODY_LIMIT
 from ..store import DurabilityError
 from .errors import error_response, method_not_allowed, not_found
 from .request import NAMESPACE_SCOPE_KEY
@@ -61,15 +61,7 @@ class VendorApi:
             await self._answer(em, scope, receive, send, api_path, fault)
             return
 
-        entry = RecordedRequest(
-            id=em.journal.next_id(),
-            at=em.clock.now(),
-            method=method,
-            path=path,
-            query=scope["query_string"].decode("latin-1"),
-            namespace=label,
-            fault=fault.id if fault is not None else None,
-        )
+        at = em.clock.now()
         started = time.perf_counter()
         # The body's first BODY_LIMIT bytes are read here and handed on unchanged, so the journal
         # shows them even when nothing downstream reads the body (a fault, a 401 before the handler).
@@ -83,19 +75,28 @@ class VendorApi:
                     break
                 size += len(message.get("body", b""))
                 more = message.get("more_body", False)
-        received = [message.get("body", b"") for message in prefetched]
+        received = b"".join([message.get("body", b"") for message in prefetched])
 
         async def replaying_receive() -> Message:
             return prefetched.pop(0) if prefetched else await receive()
 
+        status, answer = 500, b""  # until an answer is sent: the client got none
         try:
             response = await self._answer(em, scope, replaying_receive, send, api_path, fault)
-            entry.status = response.status_code
-            entry.response_body = bytes(response.body[:BODY_LIMIT])
-        finally:  # until an answer is sent the entry says 500: the client got none
-            entry.duration_ms = (time.perf_counter() - started) * 1000
-            entry.request_body = _clip(received)
-            em.journal.record(entry)
+            status, answer = response.status_code, bytes(response.body)
+        finally:
+            em.journal.record(
+                at,
+                method,
+                path,
+                scope["query_string"],
+                label,
+                None if fault is None else fault.id,
+                status,
+                (time.perf_counter() - started) * 1000,
+                received,
+                answer,
+            )
 
     async def _answer(
         self, em: Emulator, scope: Scope, receive: Receive, send: Send, api_path: str, fault: Fault | None
@@ -138,9 +139,3 @@ def _caller(em: Emulator, scope: Scope) -> tuple[Namespace | None, str | None]:
             return found, found.id if found is not None else None
         user_token = user_token or name == b"x-alloy-user-token"
     return None, USER_TOKEN if user_token else None
-
-
-def _clip(chunks: list[bytes]) -> bytes:
-    """At most BODY_LIMIT bytes of a body (a single chunk under the limit is kept as it is)."""
-    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    return body[:BODY_LIMIT]
