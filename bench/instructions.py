@@ -1,0 +1,118 @@
+"""Instructions per request inside the ASGI app, counted by valgrind: repeatable on a noisy machine.
+
+    apt-get install -y valgrind
+    python bench/instructions.py [--cases get,token,token-presigned,post,post-memory,post-no-journal]
+
+On a shared VM the time a request takes drifts by tens of percent within minutes (bench.py prints the
+drift), which hides changes of a few percent. Instruction counts do not drift: for each case this
+runs the app in-process (as app_cost.py does, no sockets) under `valgrind --tool=callgrind` twice,
+with FEW and MANY requests, and prints (instructions(MANY) - instructions(FEW)) / (MANY - FEW), so
+start-up and seeding cancel out. Counted: the server process with all its threads (the journal's
+writer thread included), not the signing helper process (valgrind does not follow children; the
+helper spends about 20-25 us per nonce of its own CPU, see RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from app_cost import run_concurrent, run_sequential  # bench/app_cost.py, beside this file
+
+from alloy_mock.app import create_app
+from alloy_mock.config import Settings
+
+CASES = {
+    "get": "GET /users/{id}",
+    "token": "GET /users/{id}/token, signed by OpenSSL",
+    "token-presigned": "GET /users/{id}/token, precomputed nonces",
+    "post": "POST /users, durable (64 in flight)",
+    "post-memory": "POST /users, --db :memory: (64 in flight)",
+    "post-no-journal": "POST /users, durable, --journal-size 0",
+}
+
+
+def run_case(case: str, requests: int) -> None:
+    """The measured process: seed 1,000 users, then `requests` requests of `case`."""
+    loop = asyncio.new_event_loop()
+    with tempfile.TemporaryDirectory(prefix="alloy-instructions-") as folder:
+        settings = Settings(
+            db=":memory:" if case == "post-memory" else Path(folder) / "db.json",
+            journal_size=0 if case == "post-no-journal" else 1000,
+            signing_helper=case == "token-presigned",
+        )
+        app = create_app(settings)
+        em = app.emulator
+        seed = json.dumps({"users": [{"username": f"seed-{i}"} for i in range(1000)]}).encode()
+        loop.run_until_complete(run_sequential(app, [("POST", "/2023-12/users/batch", seed)]))
+        ids = [user.user_id for user in em.users.list(em.keys.namespaces[0])]
+        if case.startswith("post"):
+            posts = [("POST", "/2023-12/users", json.dumps({"username": f"u-{i}"}).encode()) for i in range(requests)]
+            loop.run_until_complete(run_concurrent(app, posts, 64))
+        else:
+            suffix = "" if case == "get" else "/token"
+            if em.tokens.nonces is not None:
+                em.tokens.nonces.start()
+                if em.tokens.nonces.fill(requests + 64, timeout=60) < requests:
+                    raise RuntimeError("the signing helper did not deliver enough nonces")
+            paths = [("GET", f"/2023-12/users/{ids[i % len(ids)]}{suffix}", b"") for i in range(requests)]
+            loop.run_until_complete(run_sequential(app, paths))
+        em.close()
+
+
+def count(case: str, requests: int) -> int:
+    """Instructions of one measured process, from callgrind's summary line."""
+    result = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            __file__,
+            "--inner",
+            case,
+            str(requests),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = re.search(r"Collected : (\d+)", result.stderr)
+    if result.returncode != 0 or found is None:
+        raise RuntimeError(f"{case}: valgrind failed:\n{result.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated, of: " + ", ".join(CASES))
+    parser.add_argument("--few", type=int, default=2000)
+    parser.add_argument("--many", type=int, default=6000)
+    parser.add_argument("--inner", nargs=2, metavar=("CASE", "REQUESTS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inner:
+        run_case(args.inner[0], int(args.inner[1]))
+        return 0
+    if shutil.which("valgrind") is None:
+        print("instructions: `valgrind` is not installed (apt-get install -y valgrind)", file=sys.stderr)
+        return 2
+    cases = [case.strip() for case in args.cases.split(",") if case.strip()]
+    unknown = [case for case in cases if case not in CASES]
+    if unknown:
+        parser.error(f"unknown cases: {', '.join(unknown)}")
+    print(f"instructions per request ({args.many} - {args.few} requests, Python {sys.version.split()[0]})")
+    for case in cases:
+        per_request = (count(case, args.many) - count(case, args.few)) / (args.many - args.few)
+        print(f"  {CASES[case]:45s} {per_request:>10,.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
