@@ -18,6 +18,8 @@ JSON_TYPES = ("application/json",)
 # Where the vendor API's dispatcher leaves the namespace it resolved (None: no valid key), so that
 # handlers need not look the key up a second time.
 NAMESPACE_SCOPE_KEY = "alloy_mock.namespace"
+# Where it leaves a request body it has already read whole (for the request journal).
+BODY_SCOPE_KEY = "alloy_mock.body"
 
 
 def emulator(request: Request) -> Emulator:
@@ -65,16 +67,20 @@ async def read_json(request: Request) -> Any:
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, f"Request body is larger than {limit} bytes")
-    body = b""
-    more = True
-    while more:  # the ASGI messages themselves: cheaper than request.stream()'s async generator
-        message = await request.receive()
-        if message["type"] == "http.disconnect":
-            raise ApiError(400, "The client went away before sending the whole body")
-        body += message.get("body", b"")
-        if len(body) > limit:
-            raise ApiError(413, f"Request body is larger than {limit} bytes")
-        more = message.get("more_body", False)
+    body: bytes | None = request.scope.get(BODY_SCOPE_KEY)
+    if body is None:
+        body = b""
+        more = True
+        while more:  # the ASGI messages themselves: cheaper than request.stream()'s async generator
+            message = await request.receive()
+            if message["type"] == "http.disconnect":
+                raise ApiError(400, "The client went away before sending the whole body")
+            body += message.get("body", b"")
+            if len(body) > limit:
+                raise ApiError(413, f"Request body is larger than {limit} bytes")
+            more = message.get("more_body", False)
+    elif len(body) > limit:
+        raise ApiError(413, f"Request body is larger than {limit} bytes")
     if not body.strip():
         return {}
     content_type = headers.get("content-type")

@@ -23,7 +23,7 @@ from ..control.faults import Fault
 from ..control.journal import BODY_LIMIT
 from ..store import DurabilityError
 from .errors import error_response, method_not_allowed, not_found
-from .request import NAMESPACE_SCOPE_KEY
+from .request import BODY_SCOPE_KEY, NAMESPACE_SCOPE_KEY
 from .responses import JSONResponse
 from .routing import MethodRoute, RouteTree
 
@@ -76,6 +76,8 @@ class VendorApi:
                 size += len(message.get("body", b""))
                 more = message.get("more_body", False)
         received = b"".join([message.get("body", b"") for message in prefetched])
+        if prefetched and prefetched[-1]["type"] == "http.request" and not prefetched[-1].get("more_body"):
+            scope[BODY_SCOPE_KEY] = received  # read whole: read_json() takes it from here
 
         async def replaying_receive() -> Message:
             return prefetched.pop(0) if prefetched else await receive()
