@@ -27,7 +27,7 @@ from alloy_mock.control.journal import BODY_LIMIT
 from alloy_mock.emulator import Emulator
 from alloy_mock.http import control
 
-from .conftest import API, DEV, PROD
+from .conftest import API, DEV, PROD, ServerProcess
 from .helpers import assert_error, assert_ok, show
 
 MakeUser = Callable[..., str]
@@ -933,12 +933,16 @@ def test_delete_one_fault_and_all(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"status": 99}, "status must be an HTTP status code (100-599)"),
-        ({"status": 600}, "status must be an HTTP status code (100-599)"),
-        ({"status": "x"}, "status must be an HTTP status code (100-599)"),
-        ({"status": "500"}, "status must be an HTTP status code (100-599)"),
-        ({"status": 500.0}, "status must be an HTTP status code (100-599)"),
-        ({"status": True}, "status must be an HTTP status code (100-599)"),
+        ({"status": 99}, "status must be a final HTTP status code (200-599)"),
+        ({"status": 100}, "status must be a final HTTP status code (200-599)"),
+        ({"status": 199}, "status must be a final HTTP status code (200-599)"),
+        ({"status": 204, "body": {"message": "x"}}, "a 204 answer has no body"),
+        ({"status": 304, "body": ""}, "a 304 answer has no body"),
+        ({"status": 600}, "status must be a final HTTP status code (200-599)"),
+        ({"status": "x"}, "status must be a final HTTP status code (200-599)"),
+        ({"status": "500"}, "status must be a final HTTP status code (200-599)"),
+        ({"status": 500.0}, "status must be a final HTTP status code (200-599)"),
+        ({"status": True}, "status must be a final HTTP status code (200-599)"),
         ({"status": 500, "delayMs": -1}, "delayMs must be a whole number of milliseconds from 0 to 60000"),
         ({"status": 500, "delayMs": 60_001}, "delayMs must be a whole number of milliseconds from 0 to 60000"),
         ({"status": 500, "delayMs": 1.5}, "delayMs must be a whole number of milliseconds from 0 to 60000"),
@@ -966,6 +970,20 @@ def test_delete_one_fault_and_all(client: TestClient) -> None:
 def test_fault_validation(client: TestClient, spec: dict[str, Any], message: str) -> None:
     assert_error(ctl(client, "POST", "/faults", spec), 400, message)
     assert faults(client) == []
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_fault_without_a_body_status_answers_without_a_body(serve: Callable[..., ServerProcess], status: int) -> None:
+    """Over a real server, whose HTTP layer would refuse a body on these statuses."""
+    server = serve()
+    with server.client() as http:
+        added = http.post("/_mock/faults", json={"path": "/users", "status": status, "headers": {"X-Fault": "yes"}})
+        assert added.status_code == 200, added.text
+        assert added.json()["body"] is None
+        faulted = http.get(f"{API}/users", headers=DEV)
+        assert (faulted.status_code, faulted.content, faulted.headers["x-fault"]) == (status, b"", "yes")
+        assert "content-type" not in faulted.headers
+        assert http.get(f"{API}/users", headers=DEV).json() == {"data": []}  # the connection still works
 
 
 def test_fault_in_an_unknown_namespace_is_404(client: TestClient) -> None:

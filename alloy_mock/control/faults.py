@@ -11,6 +11,8 @@ from typing import Any
 
 from ..domain.errors import InvalidInput
 
+BODILESS = frozenset({204, 304})  # statuses whose answers carry no body (RFC 9110)
+
 # The vendor documents no rate limit for Embedded; this is the body another Alloy product uses.
 DEFAULT_MESSAGES = {429: "Rate limit exceeded", 401: "Unauthorized"}
 
@@ -61,8 +63,9 @@ class Faults:
     def add(self, spec: Mapping[str, Any], namespace: str | None) -> Fault:
         """A fault from its JSON description (see the control API docs); raises InvalidInput."""
         status = spec.get("status")
-        if status is not None and (not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599):
-            raise InvalidInput("status must be an HTTP status code (100-599)")
+        if status is not None and (not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 599):
+            # 1xx are interim answers, never the final one a fault stands for.
+            raise InvalidInput("status must be a final HTTP status code (200-599)")
         delay = spec.get("delayMs", 0)
         if not isinstance(delay, int) or isinstance(delay, bool) or not 0 <= delay <= 60_000:
             raise InvalidInput("delayMs must be a whole number of milliseconds from 0 to 60000")
@@ -79,7 +82,10 @@ class Faults:
         if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
             raise InvalidInput("headers must be an object of strings")
         body = spec.get("body")
-        if body is None and status is not None:
+        if status in BODILESS:
+            if body is not None:
+                raise InvalidInput(f"a {status} answer has no body")
+        elif body is None and status is not None:
             body = {"message": DEFAULT_MESSAGES.get(status) or _phrase(status)}
         fault = Fault(
             id=f"fault-{next(self._ids)}",

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from ..config import API_VERSIONS
-from ..control.faults import Fault
+from ..control.faults import BODILESS, Fault
 from ..control.journal import BODY_LIMIT
 from ..store import DurabilityError
 from .errors import error_response, method_not_allowed, not_found
@@ -117,6 +117,8 @@ class VendorApi:
         if fault is not None:
             if fault.delay_ms:
                 await asyncio.sleep(fault.delay_ms / 1000)  # the latency asked for, not a wait for readiness
+            if fault.status in BODILESS:
+                return Response(status_code=fault.status, headers=fault.headers)
             if fault.status is not None:
                 return JSONResponse(fault.body, status_code=fault.status, headers=fault.headers)
         found = self.routes.match(api_path, method)
