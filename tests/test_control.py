@@ -732,6 +732,30 @@ def test_journal_labels_user_token_requests(client: TestClient, make_user: MakeU
     assert (entry["path"], entry["namespace"], entry["status"]) == ("/2024-03/integrations", "user-token", 200)
 
 
+def test_journal_filters_on_user_token_requests(client: TestClient, make_user: MakeUser) -> None:
+    make_user("alice")
+    token = mint(client, user="alice")["token"]
+    assert_ok(ctl(client, "DELETE", "/requests"))
+    assert_ok(integrations_as(client, token))
+    assert_ok(client.get("/2024-03/integrations", params={"userId": "alice"}, headers=DEV))
+    (entry,) = journal(client, namespace="user-token")
+    assert (entry["path"], entry["query"], entry["namespace"]) == ("/2024-03/integrations", "", "user-token")
+    (entry,) = journal(client, namespace="dev")
+    assert entry["query"] == "userId=alice"
+
+
+def test_fault_scoped_to_user_token_requests(client: TestClient, make_user: MakeUser) -> None:
+    make_user("alice")
+    token = mint(client, user="alice")["token"]
+    fault = assert_ok(
+        ctl(client, "POST", "/faults", {"path": "/integrations", "status": 503, "namespace": "user-token"})
+    )
+    assert fault["namespace"] == "user-token"
+    assert_ok(client.get("/2024-03/integrations", params={"userId": "alice"}, headers=DEV))  # an API key: not matched
+    assert_error(integrations_as(client, token), 503)
+    assert_ok(integrations_as(client, token))  # spent
+
+
 def test_journal_labels_by_the_api_key_whatever_the_header_order(client: TestClient, make_user: MakeUser) -> None:
     """With both an API key and a user token, the API key decides (as the handlers do), so the label must too."""
     make_user("alice")
@@ -964,7 +988,10 @@ def test_delete_one_fault_and_all(client: TestClient) -> None:
         ({"status": 500, "path": 5}, "method and path must be strings"),
         ({"status": 500, "method": 5}, "method and path must be strings"),
         ({"status": 500, "method": None}, "method and path must be strings"),
-        ({"status": 500, "namespace": 5}, "namespace must be a string such as 'dev', 'prod' or 'acme.dev'"),
+        (
+            {"status": 500, "namespace": 5},
+            "namespace must be a string such as 'dev', 'prod', 'acme.dev' or 'user-token'",
+        ),
     ],
 )
 def test_fault_validation(client: TestClient, spec: dict[str, Any], message: str) -> None:

@@ -12,6 +12,8 @@ import orjson
 from ..clock import iso_time
 
 BODY_LIMIT = 64 * 1024  # bytes of each body kept; the rest is cut off
+# The namespace label of a call that carries only the frontend's x-alloy-user-token (journal and faults).
+USER_TOKEN = "user-token"
 
 
 class RecordedRequest(NamedTuple):

@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from ..auth import Namespace
 from ..control.coverage import coverage
+from ..control.journal import USER_TOKEN
 from ..domain.errors import InvalidInput, NotFound
 from ..emulator import Emulator
 from .errors import ApiError
@@ -47,6 +48,12 @@ def namespace_from(em: Emulator, body: dict[str, Any], request: Request) -> Name
     if not isinstance(name, str):
         raise InvalidInput("namespace must be a string such as 'dev', 'prod' or 'acme.dev'")
     return em.namespace_named(name)
+
+
+def caller_label(em: Emulator, name: str) -> str:
+    """The journal's and faults' label for a namespace name, which may also be "user-token": the
+    frontend's calls that carry only an x-alloy-user-token."""
+    return USER_TOKEN if name == USER_TOKEN else em.namespace_named(name).id
 
 
 def number(body: dict[str, Any], name: str) -> float | None:
@@ -133,7 +140,7 @@ async def list_requests(request: Request) -> Response:
     entries = em.journal.find(
         method=params.get("method") or None,
         path=params.get("path") or None,
-        namespace=em.namespace_named(params["namespace"]).id if params.get("namespace") else None,
+        namespace=caller_label(em, params["namespace"]) if params.get("namespace") else None,
         status=whole("status"),
         since=whole("since"),
         limit=whole("limit") or 100,
@@ -156,8 +163,10 @@ async def list_faults(request: Request) -> Response:
 async def add_fault(request: Request) -> Response:
     em = admin(request)
     body = await optional_body(request)
-    namespace = namespace_from(em, body, request)
-    fault = em.faults.add(body, namespace.id if namespace else None)
+    name = body.get("namespace", query_param(request, "namespace"))
+    if name is not None and not isinstance(name, str):
+        raise InvalidInput("namespace must be a string such as 'dev', 'prod', 'acme.dev' or 'user-token'")
+    fault = em.faults.add(body, None if name is None else caller_label(em, name))
     return ok(fault.to_json())
 
 

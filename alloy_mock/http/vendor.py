@@ -20,7 +20,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from ..config import API_VERSIONS
 from ..control.faults import BODILESS, Fault
-from ..control.journal import BODY_LIMIT
+from ..control.journal import BODY_LIMIT, USER_TOKEN
 from ..store import DurabilityError
 from .errors import error_response, method_not_allowed, not_found
 from .request import BODY_SCOPE_KEY, NAMESPACE_SCOPE_KEY
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 VERSION_PREFIXES = tuple(f"/{version}/" for version in API_VERSIONS)
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-USER_TOKEN = "user-token"  # the journal's and faults' namespace label for x-alloy-user-token calls
 
 
 class VendorApi:
