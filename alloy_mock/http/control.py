@@ -41,13 +41,17 @@ async def optional_body(request: Request) -> dict[str, Any]:
     return await read_json_object(request)
 
 
-def namespace_from(em: Emulator, body: dict[str, Any], request: Request) -> Namespace | None:
+def namespace_name(body: dict[str, Any], request: Request, examples: str = "'dev', 'prod' or 'acme.dev'") -> str | None:
+    """The `namespace` of the body, else of the query string, if any."""
     name = body.get("namespace", query_param(request, "namespace"))
-    if name is None:
-        return None
-    if not isinstance(name, str):
-        raise InvalidInput("namespace must be a string such as 'dev', 'prod' or 'acme.dev'")
-    return em.namespace_named(name)
+    if name is not None and not isinstance(name, str):
+        raise InvalidInput(f"namespace must be a string such as {examples}")
+    return name
+
+
+def namespace_from(em: Emulator, body: dict[str, Any], request: Request) -> Namespace | None:
+    name = namespace_name(body, request)
+    return None if name is None else em.namespace_named(name)
 
 
 def caller_label(em: Emulator, name: str) -> str:
@@ -163,9 +167,7 @@ async def list_faults(request: Request) -> Response:
 async def add_fault(request: Request) -> Response:
     em = admin(request)
     body = await optional_body(request)
-    name = body.get("namespace", query_param(request, "namespace"))
-    if name is not None and not isinstance(name, str):
-        raise InvalidInput("namespace must be a string such as 'dev', 'prod', 'acme.dev' or 'user-token'")
+    name = namespace_name(body, request, f"'dev', 'prod', 'acme.dev' or {USER_TOKEN!r}")
     fault = em.faults.add(body, None if name is None else caller_label(em, name))
     return ok(fault.to_json())
 
