@@ -85,14 +85,13 @@ class Collection:
 
     def insert(self, key: str, doc: Mapping[str, Any]) -> None:
         """Insert one document (insert_many's checks, without its bookkeeping for batches)."""
-        if self._table.get_doc(key) is not None:
-            raise DuplicateKeyError("key", key)
         for name, index in self._indexes.items():
             value = doc.get(name)
             if value is not None and value in index:
                 raise DuplicateKeyError(name, value)
         with self._store.transaction():
-            self._table.insert_docs([(key, doc)])
+            if not self._table.insert_new(key, doc):
+                raise DuplicateKeyError("key", key)
         self._index(key, doc)
 
     def insert_many(self, items: list[tuple[str, Mapping[str, Any]]]) -> None:

@@ -123,6 +123,21 @@ class KeyedTable(Table):
 
         self._update_table(insert)  # type: ignore[arg-type]
 
+    def insert_new(self, key: str, doc: Mapping[str, Any]) -> bool:
+        """Insert one document under a key that must be free; False (and no change) if it is taken.
+
+        The hot path of POST /users: the same recorded change as insert_docs(), written directly.
+        """
+        storage = self.storage
+        assert isinstance(storage, RecordingStorage), "KeyedTable needs a RecordingStorage"
+        raw = storage.read().setdefault(self.name, {})
+        if key in raw:
+            return False
+        stored = raw[key] = dict(doc)
+        storage.record(["put", self.name, key, stored])
+        self.clear_cache()
+        return True
+
     def replace_doc(self, key: str, doc: Mapping[str, Any]) -> None:
         """Make the document with this key hold exactly `doc` (inserting it if absent)."""
 
