@@ -23,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import queue
 import threading
+from collections.abc import Awaitable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,20 @@ class _Snapshot:
         self.data = data
 
 
+_STOP = _Snapshot(b"")  # queued by close(): the writer stops after what was queued before it
+
+
+class _Ready:
+    """An awaitable that is already complete: what wait() returns when there is nothing to wait for."""
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return
+        yield  # a generator that returns at once
+
+
+READY = _Ready()
+
+
 class Journal:
     """Owns the files of one database and writes them from a background thread."""
 
@@ -81,13 +97,15 @@ class Journal:
         self.lock_path = path.with_name(path.name + ".lock")
         self._lock_fd: int | None = None
         self._fd: int | None = None
-        self._cond = threading.Condition()
-        self._queue: list[bytes | _Snapshot] = []
-        self._queued_seq = 0  # last sequence number handed out
-        self._durable_seq = 0  # last sequence number on disk
+        # The event loop's side takes the plain lock (cheap, in C) once per write and per wait; the
+        # condition on that lock is for flush(), which blocks a thread until the writer catches up.
+        self._lock = threading.Lock()
+        self._flushed = threading.Condition(self._lock)
+        self._queue: queue.SimpleQueue[bytes | _Snapshot] = queue.SimpleQueue()
+        self._queued_seq = 0  # items queued so far (each one's sequence number is its position)
+        self._durable_seq = 0  # items on disk so far
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._error: BaseException | None = None
-        self._closing = False
         self._thread: threading.Thread | None = None
 
     # -- opening and loading --------------------------------------------------------------
@@ -209,41 +227,42 @@ class Journal:
         return len(data)
 
     def _enqueue(self, item: bytes | _Snapshot) -> int:
-        with self._cond:
+        with self._lock:
             if self._error is not None:
                 raise DurabilityError(f"the database can no longer be written: {self._error}")
             self._queued_seq += 1
-            self._queue.append(item)
-            self._cond.notify()
+            self._queue.put(item)  # in the same order as the sequence numbers
             return self._queued_seq
 
-    async def wait(self, seq: int | None = None) -> None:
-        """Wait until everything queued up to `seq` (default: everything so far) is on disk."""
+    def wait(self, seq: int | None = None) -> Awaitable[None]:
+        """Something to await until everything queued up to `seq` (default: all so far) is on disk.
+
+        Called in a running event loop. A plain function handing back the future itself, so that
+        the request awaiting it is one coroutine frame shallower (resumed once per write).
+        """
         target = self._queued_seq if seq is None else seq
         if self._durable_seq >= target:
-            return
+            return READY
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        with self._cond:
+        with self._lock:
             if self._durable_seq >= target:
-                return
+                return READY
             if self._error is not None:
                 raise DurabilityError(str(self._error))
             self._waiters.append((target, future))
-        await future
+        return future
 
     def flush(self) -> None:
         """Block until everything queued so far is on disk (for code outside the event loop)."""
-        with self._cond:
+        with self._lock:
             target = self._queued_seq
             while self._durable_seq < target and self._error is None:
-                self._cond.wait()
+                self._flushed.wait()
             if self._error is not None:
                 raise DurabilityError(str(self._error))
 
     def close(self) -> None:
-        with self._cond:
-            self._closing = True
-            self._cond.notify()
+        self._queue.put(_STOP)
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -256,19 +275,21 @@ class Journal:
 
     def _run(self) -> None:
         while True:
-            with self._cond:
-                while not self._queue and not self._closing:
-                    self._cond.wait()
-                if not self._queue:
-                    return
-                batch, self._queue = self._queue, []
-                last = self._queued_seq
+            batch = [self._queue.get()]  # sleeps until there is something to write
+            with contextlib.suppress(queue.Empty):  # then takes everything queued meanwhile
+                while True:
+                    batch.append(self._queue.get_nowait())
+            stop = _STOP in batch
+            if stop:
+                batch = [item for item in batch if item is not _STOP]
             try:
                 self._write(batch)
             except OSError as exc:
                 self._fail(exc)
                 return
-            self._mark_durable(last)
+            self._mark_durable(len(batch))
+            if stop:
+                return
 
     def _write(self, batch: list[bytes | _Snapshot]) -> None:
         assert self._fd is not None
@@ -312,20 +333,20 @@ class Journal:
         finally:
             os.close(dir_fd)
 
-    def _mark_durable(self, seq: int) -> None:
-        with self._cond:
-            self._durable_seq = seq
+    def _mark_durable(self, written: int) -> None:
+        with self._lock:
+            seq = self._durable_seq = self._durable_seq + written
             ready = [future for target, future in self._waiters if target <= seq]
             self._waiters = [(target, future) for target, future in self._waiters if target > seq]
-            self._cond.notify_all()
+            self._flushed.notify_all()
         _resolve(ready, None)
 
     def _fail(self, exc: BaseException) -> None:
-        with self._cond:
+        with self._lock:
             self._error = exc
             waiters = [future for _, future in self._waiters]
             self._waiters = []
-            self._cond.notify_all()
+            self._flushed.notify_all()
         _resolve(waiters, DurabilityError(f"cannot write {self.journal_path}: {exc}"))
 
 
