@@ -7,6 +7,7 @@ from urllib.parse import unquote
 
 import orjson
 from starlette.requests import Request
+from starlette.types import Scope
 
 from .errors import ApiError, unauthorized
 
@@ -62,14 +63,14 @@ async def read_json(request: Request) -> Any:
     400 for malformed JSON, 413 past the size limit, 415 when a Content-Type other than JSON is
     declared (a body without any Content-Type is read as JSON, as lenient clients send it).
     """
+    scope = request.scope
     limit = emulator(request).settings.max_body_bytes
-    headers = request.headers
-    declared = headers.get("content-length")
+    declared, content_type = _body_headers(scope)
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
     # A body the vendor API's dispatcher already read whole for the journal, else the ASGI messages
     # themselves (cheaper than request.stream()'s async generator), stopping once past the limit.
-    body: bytes | None = request.scope.get(BODY_SCOPE_KEY)
+    body: bytes | None = scope.get(BODY_SCOPE_KEY)
     more = body is None
     body = body or b""
     while more:
@@ -82,15 +83,25 @@ async def read_json(request: Request) -> Any:
         raise _too_large(limit)
     if not body.strip():
         return {}
-    content_type = headers.get("content-type")
     if content_type is not None:
-        media_type = content_type.split(";", 1)[0].strip().lower()
+        media_type = content_type.split(b";", 1)[0].strip().lower().decode("latin-1")
         if media_type not in JSON_TYPES and not media_type.endswith("+json"):
             raise ApiError(415, f"Content-Type must be application/json, not {media_type or 'empty'}")
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, f"Malformed JSON body: {exc}") from None
+
+
+def _body_headers(scope: Scope) -> tuple[bytes | None, bytes | None]:
+    """The request's Content-Length and Content-Type (the first of each), in one pass over the raw headers."""
+    length = content_type = None
+    for name, value in scope["headers"]:
+        if name == b"content-length" and length is None:
+            length = value
+        elif name == b"content-type" and content_type is None:
+            content_type = value
+    return length, content_type
 
 
 def _too_large(limit: int) -> ApiError:
