@@ -38,6 +38,7 @@ from baseline_app import app as baseline_app  # bench/baseline_app.py, beside th
 
 from alloy_mock.app import create_app
 from alloy_mock.auth import TokenIssuer
+from alloy_mock.cli import tune_gc_for_serving
 from alloy_mock.config import Settings
 
 AUTH = (b"authorization", b"Bearer alloy-mock-dev-key")
@@ -80,6 +81,15 @@ async def call(app: App, method: str, path: str, body: bytes = b"") -> int:
     return status
 
 
+def server_like_loop() -> asyncio.AbstractEventLoop:
+    """The event loop `alloy-mock serve` runs on: uvloop where it is installed, else asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is not installed on Windows
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 async def run_sequential(app: App, requests: list[tuple[str, str, bytes]]) -> None:
     for method, path, body in requests:
         status = await call(app, method, path, body)
@@ -112,7 +122,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     n = args.requests
-    loop = asyncio.new_event_loop()
+    loop = server_like_loop()
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="alloy-app-cost-") as folder:
         apps = {
@@ -146,6 +156,7 @@ def main() -> int:
         }
         jobs["token"]()  # warm-up (loads the index) for both apps
         jobs["token-off"]()
+        tune_gc_for_serving()  # as the server does once it has loaded its data
         em = apps["journal on"].state.emulator
         namespace = em.keys.namespaces[0]
         print(f"{args.users:,} users, {n:,} requests per line, Python {sys.version.split()[0]}")

@@ -5,9 +5,10 @@
 
 On a shared VM the time a request takes drifts by tens of percent within minutes (bench.py prints the
 drift), which hides changes of a few percent. Instruction counts do not drift: for each case this
-runs the app in-process (as app_cost.py does, no sockets) under `valgrind --tool=callgrind` twice,
-with FEW and MANY requests, and prints (instructions(MANY) - instructions(FEW)) / (MANY - FEW), so
-start-up and seeding cancel out. Counted: the server process with all its threads (the journal's
+runs the app in-process (as app_cost.py does: no sockets, on uvloop, with the server's
+garbage-collector settings) under `valgrind --tool=callgrind` twice, with FEW and MANY requests,
+and prints (instructions(MANY) - instructions(FEW)) / (MANY - FEW), so start-up and seeding cancel
+out. Counted: the server process with all its threads (the journal's
 writer thread included), not the signing helper process (valgrind does not follow children; the
 helper spends about 20-25 us per nonce of its own CPU, see RESULTS.md).
 """
@@ -15,7 +16,6 @@ helper spends about 20-25 us per nonce of its own CPU, see RESULTS.md).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import re
@@ -25,9 +25,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from app_cost import run_concurrent, run_sequential  # bench/app_cost.py, beside this file
+from app_cost import run_concurrent, run_sequential, server_like_loop  # bench/app_cost.py, beside this file
 
 from alloy_mock.app import create_app
+from alloy_mock.cli import tune_gc_for_serving
 from alloy_mock.config import Settings
 
 CASES = {
@@ -42,7 +43,7 @@ CASES = {
 
 def run_case(case: str, requests: int) -> None:
     """The measured process: seed 1,000 users, then `requests` requests of `case`."""
-    loop = asyncio.new_event_loop()
+    loop = server_like_loop()
     with tempfile.TemporaryDirectory(prefix="alloy-instructions-") as folder:
         settings = Settings(
             db=":memory:" if case == "post-memory" else Path(folder) / "db.json",
@@ -54,6 +55,7 @@ def run_case(case: str, requests: int) -> None:
         seed = json.dumps({"users": [{"username": f"seed-{i}"} for i in range(1000)]}).encode()
         loop.run_until_complete(run_sequential(app, [("POST", "/2023-12/users/batch", seed)]))
         ids = [user.user_id for user in em.users.list(em.keys.namespaces[0])]
+        tune_gc_for_serving()  # as the server does once it has loaded its data
         if case.startswith("post"):
             posts = [("POST", "/2023-12/users", json.dumps({"username": f"u-{i}"}).encode()) for i in range(requests)]
             loop.run_until_complete(run_concurrent(app, posts, 64))
