@@ -26,12 +26,15 @@ import tempfile
 from pathlib import Path
 
 from app_cost import run_concurrent, run_sequential, server_like_loop  # bench/app_cost.py, beside this file
+from baseline_app import app as baseline_app  # bench/baseline_app.py, beside this file
 
 from alloy_mock.app import create_app
 from alloy_mock.cli import tune_gc_for_serving
 from alloy_mock.config import Settings
 
 CASES = {
+    "base": "bare Starlette GET /json (baseline_app.py)",
+    "base-post": "bare Starlette POST /json (64 in flight)",
     "get": "GET /users/{id}",
     "token": "GET /users/{id}/token, signed by OpenSSL",
     "token-presigned": "GET /users/{id}/token, precomputed nonces",
@@ -44,6 +47,15 @@ CASES = {
 def run_case(case: str, requests: int) -> None:
     """The measured process: seed 1,000 users, then `requests` requests of `case`."""
     loop = server_like_loop()
+    if case.startswith("base"):
+        tune_gc_for_serving()
+        post = case == "base-post"
+        body = b'{"username":"baseline"}' if post else b""
+        calls = [("POST" if post else "GET", "/json", body)] * requests
+        loop.run_until_complete(
+            run_concurrent(baseline_app, calls, 64) if post else run_sequential(baseline_app, calls)
+        )
+        return
     with tempfile.TemporaryDirectory(prefix="alloy-instructions-") as folder:
         settings = Settings(
             db=":memory:" if case == "post-memory" else Path(folder) / "db.json",
