@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..auth import Namespace
 from ..clock import Clock
@@ -20,8 +20,10 @@ USER_NOT_FOUND = "User not found"
 USER_EXISTS = "User already exists"
 
 
-@dataclass(frozen=True)
-class User:
+class User(NamedTuple):
+    """One end user. A NamedTuple rather than a frozen dataclass: as immutable, and cheaper to
+    build (one per user created or read, on the hottest paths)."""
+
     user_id: str
     username: str
     full_name: str | None
