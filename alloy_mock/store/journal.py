@@ -1,4 +1,4 @@
-"""Files on disk: a snapshot, an append-only journal, and a group-commit writer thread.
+"""Files on disk: a snapshot and an append-only journal, written in group commits.
 
 Layout, for a database path `db.json`:
 
@@ -14,8 +14,12 @@ a crash between "snapshot renamed" and "journal emptied" is harmless. A torn las
 in the middle of an append, never acknowledged) is cut off; damage anywhere else stops the load.
 
 Fsync policy: a transaction is acknowledged only after the journal line holding it has been
-written and fsynced. The writer thread takes every line queued while it was busy and writes them
-with one fsync (group commit), so the event loop never blocks on the disk.
+written and fsynced. On the event loop that serves requests, the lines committed during one loop
+iteration are written together, and one fsync covers them (group commit); the answers wait for it
+(`await store.durable()`). Under load that fsync runs in a small helper process (fsync_helper.py),
+so the event loop never blocks on the disk, and no thread of the server competes with it for the
+GIL (a writer thread did, and cost a fifth of the write throughput: bench/RESULTS.md). Writes made
+outside that loop (start-up, scripts, tests) are written and fsynced before the call returns.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import queue
+import select
+import subprocess
+import sys
 import threading
 from collections.abc import Awaitable, Generator
 from dataclasses import dataclass
@@ -67,16 +73,6 @@ def _validate_tables(data: Any, path: Path) -> Tables:
     return data
 
 
-class _Snapshot:
-    """A queued request to replace the snapshot with these bytes, then empty the journal."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-
-_STOP = _Snapshot(b"")  # queued by close(): the writer stops after what was queued before it
-
-
 class _Ready:
     """An awaitable that is already complete: what wait() returns when there is nothing to wait for."""
 
@@ -88,8 +84,14 @@ class _Ready:
 READY = _Ready()
 
 
+# Group commits on the serving event loop before the fsync helper process is started: a server
+# under load gets it within milliseconds, while a short test never pays for starting a process.
+SYNC_HELPER_AFTER = 64
+HELPER_SCRIPT = Path(__file__).with_name("fsync_helper.py")
+
+
 class Journal:
-    """Owns the files of one database and writes them from a background thread."""
+    """Owns the files of one database: loads them, and makes every committed transaction durable."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -97,21 +99,32 @@ class Journal:
         self.lock_path = path.with_name(path.name + ".lock")
         self._lock_fd: int | None = None
         self._fd: int | None = None
-        # The event loop's side takes the plain lock (cheap, in C) once per write and per wait; the
-        # condition on that lock is for flush(), which blocks a thread until the writer catches up.
+        # One server thread writes; the lock (a cheap one, in C) keeps a write from another thread
+        # (a script, a test) from interleaving with the event loop's group commit.
         self._lock = threading.Lock()
-        self._flushed = threading.Condition(self._lock)
-        self._queue: queue.SimpleQueue[bytes | _Snapshot] = queue.SimpleQueue()
-        self._queued_seq = 0  # items queued so far (each one's sequence number is its position)
-        self._durable_seq = 0  # items on disk so far
+        self._queued_seq = 0  # transactions committed so far
+        self._written_seq = 0  # ... of which written to the journal file
+        self._durable_seq = 0  # ... of which on disk
+        self._lines: list[bytes] = []  # committed, not written yet
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
+        # The serving event loop, and its group commits.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._commit_scheduled = False
+        self._group_commits = 0
+        # The fsync helper process, and the one command it is running (b"" if none).
+        self._helper: subprocess.Popen[bytes] | None = None
+        self._helper_failed = False
+        self._in_flight = b""
+        self._in_flight_covers = 0  # the sequence number that command makes durable
+        self._answer = bytearray()
+        self._snapshot_due = 0  # a snapshot written to _temporary, for the helper to put in place
+        self._temporary: Path | None = None
 
     # -- opening and loading --------------------------------------------------------------
 
     def open(self) -> LoadedState:
-        """Lock the files, load the state and start the writer. Raises DatabaseError."""
+        """Lock the files and load the state. Raises DatabaseError."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -126,8 +139,6 @@ class Journal:
         except BaseException:
             self._release_lock()
             raise
-        self._thread = threading.Thread(target=self._run, name="alloy-mock-journal", daemon=True)
-        self._thread.start()
         return state
 
     def _take_lock(self) -> None:
@@ -201,163 +212,421 @@ class Journal:
             count += 1
         return offset, count
 
+    def _replace_snapshot(self, data: bytes) -> None:
+        """Atomically make `data` the snapshot: a temporary file, fsynced, renamed, the folder fsynced."""
+        temporary = _write_file(self.path.with_name(self.path.name + ".tmp"), data)
+        _fsync_path(temporary)
+        os.replace(temporary, self.path)
+        _fsync_path(self.path.parent)
+
     def _truncate_journal(self, size: int) -> None:
         with open(self.journal_path, "r+b") as handle:
             handle.truncate(size)
             os.fsync(handle.fileno())
 
-    # -- writing (event loop side) ----------------------------------------------------------
+    # -- writing --------------------------------------------------------------------------------
+    #
+    # State (guarded by self._lock): every transaction gets a sequence number when it is committed
+    # (_queued_seq); on the serving event loop its line waits in _lines until the group commit writes
+    # it (_written_seq), and it is durable once an fsync has covered it (_durable_seq).
 
     @property
     def pending(self) -> bool:
         return self._durable_seq < self._queued_seq
 
+    @property
+    def helper_pid(self) -> int | None:
+        """The fsync helper's process id while it runs (for tests and diagnostics)."""
+        helper = self._helper
+        return None if helper is None else helper.pid
+
     def append(self, ops: list[Op]) -> tuple[int, int]:
-        """Queue one transaction; returns (sequence number, bytes queued)."""
-        line = orjson.dumps(ops) + b"\n"
-        return self._enqueue(line), len(line)
+        """Commit one transaction; returns (sequence number, bytes).
 
-    def snapshot(self, tables: Tables) -> int:
-        """Queue a snapshot of `tables` (serialized now, so it is consistent) and a journal reset.
-
-        Returns the snapshot's size in bytes.
+        On the serving event loop the line joins this loop iteration's group commit; anywhere else
+        it is written and fsynced before this returns.
         """
-        data = orjson.dumps(tables)
-        self._enqueue(_Snapshot(data))
-        return len(data)
-
-    def _enqueue(self, item: bytes | _Snapshot) -> int:
+        line = orjson.dumps(ops) + b"\n"
+        loop = _running_loop()
         with self._lock:
-            if self._error is not None:
-                raise DurabilityError(f"the database can no longer be written: {self._error}")
+            self._check_writable()
             self._queued_seq += 1
-            self._queue.put(item)  # in the same order as the sequence numbers
-            return self._queued_seq
+            self._lines.append(line)
+            if self._serves(loop):
+                self._schedule_group_commit()
+            else:
+                self._commit_inline()
+            return self._queued_seq, len(line)
+
+    def snapshot(self, tables: Tables) -> int | None:
+        """Replace the snapshot with `tables` (serialized now, so it is consistent) and empty the journal.
+
+        Returns the snapshot's size in bytes, or None when the previous snapshot is still being
+        written (the caller tries again later).
+        """
+        loop = _running_loop()
+        with self._lock:
+            self._check_writable()
+            if self._snapshot_due or self._in_flight.startswith(b"s"):
+                return None
+            data = orjson.dumps(tables)
+            self._queued_seq += 1
+            self._lines = []  # not written yet, and contained in the snapshot
+            if self._serves(loop) and self._helper is not None:
+                # The helper makes it durable (fsync, rename, empty the journal); until it has,
+                # later lines wait in _lines, since emptying the journal would take them with it.
+                self._temporary = _write_file(self.path.with_name(self.path.name + ".tmp"), data)
+                self._written_seq = self._snapshot_due = self._queued_seq
+                self._schedule_group_commit()
+            else:
+                self._replace_snapshot(data)
+                self._empty_journal()
+                self._written_seq = self._queued_seq
+                self._mark_durable(self._queued_seq)
+            return len(data)
 
     def wait(self, seq: int | None = None) -> Awaitable[None]:
-        """Something to await until everything queued up to `seq` (default: all so far) is on disk.
+        """Something to await until everything committed up to `seq` (default: all so far) is on disk.
 
-        Called in a running event loop. A plain function handing back the future itself, so that
-        the request awaiting it is one coroutine frame shallower (resumed once per write).
+        A plain function handing back the future itself, so that the request awaiting it is one
+        coroutine frame shallower (resumed once per write).
         """
         target = self._queued_seq if seq is None else seq
         if self._durable_seq >= target:
             return READY
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
         with self._lock:
+            if self._error is not None:
+                raise DurabilityError(f"cannot write {self.journal_path}: {self._error}")
             if self._durable_seq >= target:
                 return READY
-            if self._error is not None:
-                raise DurabilityError(str(self._error))
+            if loop is not self._loop:  # a loop that does not serve this journal: commit here
+                self._commit_inline()
+                return READY
+            future = loop.create_future()
             self._waiters.append((target, future))
-        return future
+            return future
 
     def flush(self) -> None:
-        """Block until everything queued so far is on disk (for code outside the event loop)."""
+        """Make everything committed so far durable before returning (for code outside the event loop)."""
         with self._lock:
-            target = self._queued_seq
-            while self._durable_seq < target and self._error is None:
-                self._flushed.wait()
-            if self._error is not None:
-                raise DurabilityError(str(self._error))
+            self._check_writable()
+            self._commit_inline()
+
+    def start_sync_helper(self) -> None:
+        """Start the fsync helper now rather than after SYNC_HELPER_AFTER group commits (tests, benchmarks).
+
+        Called on an event loop, that loop becomes the serving one; elsewhere, the helper starts
+        with the serving loop's next group commit.
+        """
+        loop = _running_loop()
+        with self._lock:
+            self._group_commits = max(self._group_commits, SYNC_HELPER_AFTER)
+            if self._serves(loop) and self._helper is None and not self._helper_failed:
+                self._start_helper()
 
     def close(self) -> None:
-        self._queue.put(_STOP)
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        with self._lock:
+            with contextlib.suppress(OSError, DurabilityError):
+                if self._error is None:
+                    self._commit_inline()
+            self._unbind()
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
         self._release_lock()
 
-    # -- writing (writer thread side) ---------------------------------------------------------
+    # -- writing: internals, called with self._lock held ---------------------------------------------
 
-    def _run(self) -> None:
-        while True:
-            batch = [self._queue.get()]  # sleeps until there is something to write
-            with contextlib.suppress(queue.Empty):  # then takes everything queued meanwhile
-                while True:
-                    batch.append(self._queue.get_nowait())
-            stop = _STOP in batch
-            if stop:
-                batch = [item for item in batch if item is not _STOP]
+    def _check_writable(self) -> None:
+        if self._error is not None:
+            raise DurabilityError(f"the database can no longer be written: {self._error}")
+        if self._fd is None:
+            raise DurabilityError(f"{self.journal_path} is closed")
+
+    def _serves(self, loop: asyncio.AbstractEventLoop | None) -> bool:
+        """Whether `loop` (the running one, if any) is the one whose writes are grouped.
+
+        The first event loop to write becomes it, and stays it until it is closed: one server runs
+        one loop. Writes from anywhere else (start-up, a script, another thread) are made durable
+        at once, in that thread.
+        """
+        if loop is not None and loop is self._loop:
+            return True
+        if self._loop is not None and self._loop.is_closed():
+            self._unbind()  # the serving loop is gone: what it left is written here first
+        if loop is None or self._loop is not None:
+            return False
+        self._loop = loop
+        return True
+
+    def _unbind(self) -> None:
+        """Write what the serving loop left, stop its helper, and forget the loop."""
+        if self._loop is None:
+            return
+        if self._in_flight:
+            self._await_helper()
+        if self._snapshot_due:
+            self._finish_snapshot_inline()
+        if self._lines or self._written_seq > self._durable_seq:
+            with contextlib.suppress(OSError):
+                self._commit_inline()
+        self._stop_helper()
+        self._waiters = []  # their loop is closed (or closing): nobody is waiting any more
+        self._loop = None
+        self._group_commits = 0
+
+    def _schedule_group_commit(self) -> None:
+        if not self._commit_scheduled:
+            self._commit_scheduled = True
+            assert self._loop is not None
+            self._loop.call_soon(self._group_commit)
+
+    def _group_commit(self) -> None:
+        """Once per loop iteration with new lines: write them all, then fsync them (group commit)."""
+        with self._lock:
+            self._commit_scheduled = False
+            if self._error is not None or self._in_flight or self._loop is None:
+                return  # the helper's answer runs this again
             try:
-                self._write(batch)
+                if self._snapshot_due:
+                    assert self._helper is not None and self._temporary is not None
+                    self._send(b"s " + os.fsencode(self._temporary), self._snapshot_due)
+                    self._snapshot_due = 0
+                    return
+                self._write_lines()
+                if self._written_seq <= self._durable_seq:
+                    return
+                self._group_commits += 1
+                if self._helper is None and self._group_commits >= SYNC_HELPER_AFTER and not self._helper_failed:
+                    self._start_helper()
+                if self._helper is not None:
+                    self._send(b"j", self._written_seq)
+                else:
+                    assert self._fd is not None
+                    os.fsync(self._fd)
+                    self._mark_durable(self._written_seq)
             except OSError as exc:
                 self._fail(exc)
-                return
-            self._mark_durable(len(batch))
-            if stop:
-                return
 
-    def _write(self, batch: list[bytes | _Snapshot]) -> None:
-        assert self._fd is not None
-        lines: list[bytes] = []
-        for item in batch:
-            if isinstance(item, _Snapshot):
-                self._write_lines(lines)
-                lines = []
-                self._replace_snapshot(item.data)
-                os.ftruncate(self._fd, 0)
-                os.fsync(self._fd)
-            else:
-                lines.append(item)
-        self._write_lines(lines)
+    def _commit_inline(self) -> None:
+        """Write the waiting lines and make everything so far durable, in this thread."""
+        if self._in_flight:
+            self._await_helper()
+        if self._snapshot_due:
+            self._finish_snapshot_inline()
+        self._write_lines()
+        if self._durable_seq < self._written_seq:
+            assert self._fd is not None
+            os.fsync(self._fd)
+            self._mark_durable(self._written_seq)
 
-    def _write_lines(self, lines: list[bytes]) -> None:
-        assert self._fd is not None
-        if not lines:
+    def _write_lines(self) -> None:
+        if not self._lines:
             return
-        data = b"".join(lines)
+        assert self._fd is not None
+        data = b"".join(self._lines)
+        self._lines = []
         view = memoryview(data)
         while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+            view = view[os.write(self._fd, view) :]
+        self._written_seq = self._queued_seq
+
+    def _empty_journal(self) -> None:
+        assert self._fd is not None
+        os.ftruncate(self._fd, 0)
         os.fsync(self._fd)
 
-    def _replace_snapshot(self, data: bytes) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    def _finish_snapshot_inline(self) -> None:
+        """Do here what the helper would have done with the snapshot written to the temporary file."""
+        assert self._temporary is not None
+        _fsync_path(self._temporary)
+        os.replace(self._temporary, self.path)
+        _fsync_path(self.path.parent)
+        self._empty_journal()
+        self._mark_durable(self._snapshot_due)
+        self._snapshot_due = 0
+        self._temporary = None
 
-    def _mark_durable(self, written: int) -> None:
-        with self._lock:
-            seq = self._durable_seq = self._durable_seq + written
-            ready = [future for target, future in self._waiters if target <= seq]
-            self._waiters = [(target, future) for target, future in self._waiters if target > seq]
-            self._flushed.notify_all()
-        _resolve(ready, None)
+    def _mark_durable(self, seq: int) -> None:
+        if seq <= self._durable_seq:
+            return
+        self._durable_seq = seq
+        if not self._waiters:
+            return
+        ready = [future for target, future in self._waiters if target <= seq]
+        self._waiters = [(target, future) for target, future in self._waiters if target > seq]
+        self._complete(ready, None)
 
     def _fail(self, exc: BaseException) -> None:
+        self._error = exc
+        waiters = [future for _, future in self._waiters]
+        self._waiters = []
+        self._complete(waiters, DurabilityError(f"cannot write {self.journal_path}: {exc}"))
+        self._stop_helper()
+
+    def _complete(self, futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+        if not futures:
+            return
+        loop = futures[0].get_loop()
+        if _running_loop() is loop:
+            _complete(futures, error)
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
+                loop.call_soon_threadsafe(_complete, futures, error)
+
+    # -- the fsync helper process -----------------------------------------------------------------
+
+    def _start_helper(self) -> None:
+        assert self._loop is not None
+        try:
+            helper = subprocess.Popen(
+                [sys.executable, "-I", "-S", str(HELPER_SCRIPT), str(self.journal_path), str(self.path)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+        except OSError:
+            self._helper_failed = True  # fsyncs stay in the event loop's thread: slower, as safe
+            return
+        assert helper.stdout is not None
+        os.set_blocking(helper.stdout.fileno(), False)
+        try:
+            self._loop.add_reader(helper.stdout.fileno(), self._on_answer, helper)
+        except NotImplementedError:  # an event loop that cannot watch pipes (Windows' proactor)
+            self._helper_failed = True
+            _stop(helper)
+            return
+        self._helper = helper
+
+    def _send(self, command: bytes, covers: int) -> None:
+        assert self._helper is not None and self._helper.stdin is not None
+        self._in_flight = command
+        self._in_flight_covers = covers
+        try:
+            self._helper.stdin.write(command + b"\n")
+            self._helper.stdin.flush()
+        except OSError:
+            self._helper_lost()
+
+    def _on_answer(self, helper: subprocess.Popen[bytes]) -> None:
+        """The helper answered (or exited): its command is done; go on with the next group commit."""
         with self._lock:
-            self._error = exc
-            waiters = [future for _, future in self._waiters]
-            self._waiters = []
-            self._flushed.notify_all()
-        _resolve(waiters, DurabilityError(f"cannot write {self.journal_path}: {exc}"))
+            if helper is not self._helper:  # one stopped from another thread: its pipe closes here
+                assert helper.stdout is not None
+                asyncio.get_running_loop().remove_reader(helper.stdout.fileno())
+                helper.stdout.close()
+                return
+            assert helper.stdout is not None
+            try:
+                chunk = os.read(helper.stdout.fileno(), 4096)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            self._answer += chunk
+            if chunk and not self._answer.endswith(b"\n"):
+                return  # the rest of the answer is on its way
+            self._take_answer(bytes(self._answer))
+        self._group_commit()
+
+    def _await_helper(self) -> None:
+        """Wait here for the answer to the command in flight (the event loop's reader then finds none)."""
+        assert self._helper is not None and self._helper.stdout is not None
+        fd = self._helper.stdout.fileno()
+        while not self._answer.endswith(b"\n"):
+            select.select([fd], [], [])
+            try:
+                chunk = os.read(fd, 4096)
+            except BlockingIOError:
+                continue
+            self._answer += chunk
+            if not chunk:
+                break
+        self._take_answer(bytes(self._answer))
+
+    def _take_answer(self, answer: bytes) -> None:
+        self._answer = bytearray()
+        if answer == self._in_flight[:1] + b"\n":
+            self._in_flight = b""
+            self._mark_durable(self._in_flight_covers)
+            if answer == b"s\n":
+                self._temporary = None
+        elif answer.startswith(b"e "):
+            self._in_flight = b""
+            self._fail(OSError(answer[2:].decode("utf-8", "replace").strip()))
+        else:
+            self._helper_lost()
+
+    def _helper_lost(self) -> None:
+        """The helper died: finish its command here, and keep the fsyncs in this process from now on."""
+        command, self._in_flight = self._in_flight, b""
+        self._stop_helper()
+        self._helper_failed = True
+        try:
+            if command.startswith(b"s"):
+                self._snapshot_due = self._in_flight_covers
+                self._finish_snapshot_inline()
+            elif command:
+                assert self._fd is not None
+                os.fsync(self._fd)
+                self._mark_durable(self._in_flight_covers)
+        except OSError as exc:
+            self._fail(exc)
+
+    def _stop_helper(self) -> None:
+        helper, self._helper = self._helper, None
+        if helper is None:
+            return
+        assert helper.stdout is not None
+        loop = self._loop
+        watched = loop is not None and not loop.is_closed()
+        if watched and _running_loop() is loop:
+            assert loop is not None
+            loop.remove_reader(helper.stdout.fileno())
+            watched = False
+        # From another thread, the loop still watches the pipe: _on_answer closes it on the EOF.
+        _stop(helper, close_output=not watched)
 
 
-def _resolve(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
-    """Complete futures from the writer thread: one wake-up per event loop, not one per future."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-    for future in futures:
-        by_loop.setdefault(future.get_loop(), []).append(future)
-    for loop, group in by_loop.items():
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
-            loop.call_soon_threadsafe(_complete, group, error)
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _stop(helper: subprocess.Popen[bytes], close_output: bool = True) -> None:
+    """Close the helper's stdin (it exits at once) and reap it."""
+    with contextlib.suppress(OSError):
+        assert helper.stdin is not None
+        helper.stdin.close()
+    try:
+        helper.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        helper.kill()
+        helper.wait()
+    if close_output and helper.stdout is not None:
+        helper.stdout.close()
+
+
+def _write_file(path: Path, data: bytes) -> Path:
+    """Write `data` to `path` (created or emptied), without fsync; returns `path`."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+    return path
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _complete(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:

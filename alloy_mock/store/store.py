@@ -301,8 +301,10 @@ class Store:
         if self._journal is None:
             return
         if self._journal_bytes > max(MIN_COMPACTION_BYTES, 2 * self._snapshot_bytes):
-            self._snapshot_bytes = self._journal.snapshot(self._storage.read())
-            self._journal_bytes = 0
+            size = self._journal.snapshot(self._storage.read())
+            if size is not None:  # None: the previous snapshot is still being written; next commit
+                self._snapshot_bytes = size
+                self._journal_bytes = 0
 
     @property
     def has_pending_writes(self) -> bool:

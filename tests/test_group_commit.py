@@ -1,0 +1,249 @@
+"""Group commit on the serving event loop, and the fsync helper process that runs its fsyncs.
+
+The store's own tests (test_store.py) write outside any event loop, where every write is fsynced
+before it returns. These write from an event loop, as the server does, and check the promise that
+matters: an acknowledged write (`await store.durable()` returned) is in the journal file, whatever
+happens to the helper process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from alloy_mock.store import DurabilityError, Store
+from alloy_mock.store.journal import Journal
+
+journal_module = importlib.import_module("alloy_mock.store.journal")
+store_module = importlib.import_module("alloy_mock.store.store")
+
+NS = "acme.dev"
+UNIQUE = {"users": ("username",)}
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "db.json"
+
+
+@pytest.fixture
+def open_store(db_path: Path) -> Iterator[Callable[[], Store]]:
+    """Open stores on db_path (closed at the end of the test, so a failure never leaks the lock)."""
+    opened: list[Store] = []
+
+    def open_() -> Store:
+        store = Store(db_path, unique_fields=UNIQUE)
+        opened.append(store)
+        return store
+
+    yield open_
+    for store in opened:
+        store.close()
+
+
+def journal(store: Store) -> Journal:
+    assert store._journal is not None
+    return store._journal
+
+
+def on_disk(db: Path) -> bytes:
+    """The journal and the snapshot: an acknowledged write is in one of them (compaction moves it)."""
+    return db.with_name(db.name + ".journal").read_bytes() + db.read_bytes()
+
+
+def user_ids(store: Store) -> set[str]:
+    return {str(doc["userId"]) for doc in store.collection(NS, "users").all()}
+
+
+async def write_all(store: Store, db: Path, prefix: str, count: int) -> set[str]:
+    """`count` concurrent writers; each checks that its write is in the journal once acknowledged."""
+
+    async def write(i: int) -> str:
+        key = f"{prefix}{i}"
+        await asyncio.sleep(0)  # interleave the writers, so that commits are grouped
+        store.collection(NS, "users").insert(key, {"userId": key, "username": key})
+        await store.durable()
+        assert f'"{key}"'.encode() in on_disk(db), f"write {key} acknowledged but not on disk"
+        return key
+
+    return set(await asyncio.wait_for(asyncio.gather(*(write(i) for i in range(count))), timeout=60))
+
+
+def fake_helper(tmp_path: Path, on_sync: str, on_snapshot: str) -> Path:
+    """A stand-in for fsync_helper.py: answers `on_sync` to "j" (or exits if empty), the same for "s"."""
+    script = tmp_path / "fake_helper.py"
+    script.write_text(
+        "import sys\n"
+        f"answers = {{b'j': {on_sync!r}, b's': {on_snapshot!r}}}\n"
+        "for line in sys.stdin.buffer:\n"
+        "    answer = answers[line[:1]]\n"
+        "    if not answer:\n"
+        "        sys.exit(3)\n"
+        "    sys.stdout.buffer.write(answer.encode() + b'\\n')\n"
+        "    sys.stdout.buffer.flush()\n"
+    )
+    return script
+
+
+def test_group_commits_through_the_helper_are_on_disk_when_acknowledged(
+    open_store: Callable[[], Store], db_path: Path
+) -> None:
+    store = open_store()
+
+    async def main() -> tuple[set[str], int | None]:
+        journal(store).start_sync_helper()
+        written = await write_all(store, db_path, "u", 300)
+        return written, journal(store).helper_pid
+
+    written, helper_pid = asyncio.run(main())
+    assert helper_pid is not None, "the fsync helper should have been started"
+    assert written == {f"u{i}" for i in range(300)}
+    # The loop is closed; a write from outside any loop stops its helper and is durable at once.
+    store.collection(NS, "users").insert("after", {"userId": "after", "username": "after"})
+    assert journal(store).helper_pid is None
+    assert b'"after"' in on_disk(db_path)
+    store.close()
+    assert user_ids(open_store()) == written | {"after"}
+
+
+def test_a_short_run_never_starts_the_helper(open_store: Callable[[], Store], db_path: Path) -> None:
+    store = open_store()
+
+    async def main() -> int | None:
+        await write_all(store, db_path, "u", 20)
+        return journal(store).helper_pid
+
+    assert asyncio.run(main()) is None, "a few group commits are fsynced by the loop itself"
+    assert len(user_ids(store)) == 20
+
+
+def test_a_killed_helper_loses_no_acknowledged_write(open_store: Callable[[], Store], db_path: Path) -> None:
+    store = open_store()
+
+    async def main() -> set[str]:
+        journal(store).start_sync_helper()
+        first = await write_all(store, db_path, "a", 100)
+        pid = journal(store).helper_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        second = await write_all(store, db_path, "b", 100)  # fsynced by the loop itself from now on
+        return first | second
+
+    written = asyncio.run(main())
+    assert len(written) == 200
+    store.close()
+    assert user_ids(open_store()) == written
+
+
+def test_an_fsync_error_fails_the_waiting_writes_and_every_later_one(
+    open_store: Callable[[], Store], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "HELPER_SCRIPT", fake_helper(tmp_path, "e disk on fire", "s"))
+    store = open_store()
+
+    async def main() -> None:
+        journal(store).start_sync_helper()
+        store.collection(NS, "users").insert("u1", {"userId": "u1", "username": "u1"})
+        with pytest.raises(DurabilityError, match="disk on fire"):
+            await asyncio.wait_for(store.durable(), timeout=30)
+
+    asyncio.run(main())
+    with pytest.raises(DurabilityError, match="disk on fire"):
+        store.collection(NS, "users").insert("u2", {"userId": "u2", "username": "u2"})
+
+
+def test_compaction_through_the_helper_keeps_every_write(
+    open_store: Callable[[], Store], db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "MIN_COMPACTION_BYTES", 1)  # compact at (nearly) every commit
+    store = open_store()
+
+    async def main() -> set[str]:
+        journal(store).start_sync_helper()
+        written = await write_all(store, db_path, "u", 300)
+        assert journal(store).helper_pid is not None, "the helper should have put the snapshots in place"
+        return written
+
+    written = asyncio.run(main())
+    store.close()
+    snapshot = orjson.loads(db_path.read_bytes())
+    assert snapshot[f"{NS}/users"], "a snapshot should have been written"
+    assert not db_path.with_name(db_path.name + ".tmp").exists()
+    assert user_ids(open_store()) == written
+
+
+def test_a_helper_that_dies_during_a_snapshot_leaves_it_to_the_server(
+    open_store: Callable[[], Store], db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "HELPER_SCRIPT", fake_helper(tmp_path, "j", ""))
+    monkeypatch.setattr(store_module, "MIN_COMPACTION_BYTES", 1)
+    store = open_store()
+
+    async def main() -> set[str]:
+        journal(store).start_sync_helper()
+        assert journal(store).helper_pid is not None
+        written = await write_all(store, db_path, "u", 200)
+        assert journal(store).helper_pid is None, "the helper should have died on the snapshot"
+        return written
+
+    written = asyncio.run(main())
+    store.close()
+    assert not db_path.with_name(db_path.name + ".tmp").exists(), "the snapshot was put in place by the server"
+    assert user_ids(open_store()) == written
+
+
+def test_a_new_event_loop_takes_over_from_a_closed_one(open_store: Callable[[], Store], db_path: Path) -> None:
+    store = open_store()
+
+    async def run(prefix: str) -> set[str]:
+        journal(store).start_sync_helper()
+        return await write_all(store, db_path, prefix, 100)
+
+    written = asyncio.run(run("a")) | asyncio.run(run("b"))
+    assert len(written) == 200
+    store.close()
+    assert user_ids(open_store()) == written
+
+
+def test_a_write_from_another_thread_is_durable_when_it_returns(open_store: Callable[[], Store], db_path: Path) -> None:
+    store = open_store()
+
+    def write_here(key: str) -> bytes:
+        store.collection(NS, "users").insert(key, {"userId": key, "username": key})
+        return on_disk(db_path)
+
+    async def main() -> set[str]:
+        journal(store).start_sync_helper()
+        before = await write_all(store, db_path, "a", 100)
+        journal_after = await asyncio.to_thread(write_here, "from-thread")
+        assert b'"from-thread"' in journal_after
+        return before | {"from-thread"} | await write_all(store, db_path, "b", 100)
+
+    written = asyncio.run(main())
+    store.close()
+    assert user_ids(open_store()) == written
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes")
+def test_the_helper_exits_when_the_server_side_closes(open_store: Callable[[], Store], db_path: Path) -> None:
+    store = open_store()
+
+    async def main() -> int:
+        journal(store).start_sync_helper()
+        await write_all(store, db_path, "u", 100)
+        pid = journal(store).helper_pid
+        assert pid is not None
+        return pid
+
+    pid = asyncio.run(main())
+    store.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # reaped: no such process any more
