@@ -247,3 +247,24 @@ def test_the_helper_exits_when_the_server_side_closes(open_store: Callable[[], S
     store.close()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # reaped: no such process any more
+
+
+def test_a_loop_closed_before_its_group_commit_ran_hands_over_cleanly(
+    open_store: Callable[[], Store], db_path: Path
+) -> None:
+    store = open_store()
+    first = asyncio.new_event_loop()
+
+    async def write_then_stop() -> None:
+        store.collection(NS, "users").insert("left", {"userId": "left", "username": "left"})
+        first.stop()  # the group commit scheduled by that write never runs on this loop
+        await asyncio.Event().wait()
+
+    with pytest.raises(RuntimeError, match="stopped"):
+        first.run_until_complete(write_then_stop())
+    first.close()
+
+    written = asyncio.run(write_all(store, db_path, "u", 50))  # must not wait forever
+    assert b'"left"' in on_disk(db_path)
+    store.close()
+    assert user_ids(open_store()) == written | {"left"}

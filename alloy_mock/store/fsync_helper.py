@@ -16,6 +16,7 @@ On an OSError it answers "e MESSAGE" and exits. It exits when stdin closes (the 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 
@@ -28,6 +29,8 @@ def fsync_path(path: str) -> None:
 
 
 def main(journal: str, snapshot: str) -> int:
+    # Ctrl-C reaches the whole process group: the server stops this helper itself, by closing stdin.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     journal_fd = os.open(journal, os.O_WRONLY | os.O_APPEND)
     commands = sys.stdin.buffer
     answers = sys.stdout.buffer

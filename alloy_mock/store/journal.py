@@ -374,6 +374,7 @@ class Journal:
         self._stop_helper()
         self._waiters = []  # their loop is closed (or closing): nobody is waiting any more
         self._loop = None
+        self._commit_scheduled = False  # a group commit it had scheduled will never run
         self._group_commits = 0
 
     def _schedule_group_commit(self) -> None:
