@@ -288,19 +288,20 @@ class Journal:
     def wait(self, seq: int | None = None) -> Awaitable[None]:
         """Something to await until everything committed up to `seq` (default: all so far) is on disk.
 
-        A plain function handing back the future itself, so that the request awaiting it is one
-        coroutine frame shallower (resumed once per write).
+        A plain function handing back the future itself, so that the request awaiting it is a
+        coroutine frame shallower (resumed once per write). Called outside the serving event loop
+        (or outside any), it commits what is waiting in this thread and hands back READY.
         """
         target = self._queued_seq if seq is None else seq
         if self._durable_seq >= target:
             return READY
-        loop = asyncio.get_running_loop()
+        loop = _running_loop()
         with self._lock:
             if self._error is not None:
                 raise DurabilityError(f"cannot write {self.journal_path}: {self._error}")
             if self._durable_seq >= target:
                 return READY
-            if loop is not self._loop:  # a loop that does not serve this journal: commit here
+            if loop is None or loop is not self._loop:
                 self._commit_inline()
                 return READY
             future = loop.create_future()
