@@ -8,9 +8,9 @@ drift), which hides changes of a few percent. Instruction counts do not drift: f
 runs the app in-process (as app_cost.py does: no sockets, on uvloop, with the server's
 garbage-collector settings) under `valgrind --tool=callgrind` twice, with FEW and MANY requests,
 and prints (instructions(MANY) - instructions(FEW)) / (MANY - FEW), so start-up and seeding cancel
-out. Counted: the server process with all its threads (the journal's
-writer thread included), not the signing helper process (valgrind does not follow children; the
-helper spends about 20-25 us per nonce of its own CPU, see RESULTS.md).
+out. Counted: the server process with all its threads, not its helper processes (valgrind does not
+follow children): the signing helper spends about 20-25 us per nonce of its own CPU (RESULTS.md), and
+the fsync helper, which the durable POST case starts after 64 group commits, runs the fsyncs.
 """
 
 from __future__ import annotations
