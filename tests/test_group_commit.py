@@ -9,17 +9,21 @@ happens to the helper process.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import importlib
 import os
 import signal
+import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
-from alloy_mock.store import DurabilityError, Store
+from alloy_mock.store import DatabaseError, DurabilityError, Store
 from alloy_mock.store.journal import Journal
 
 journal_module = importlib.import_module("alloy_mock.store.journal")
@@ -268,3 +272,53 @@ def test_a_loop_closed_before_its_group_commit_ran_hands_over_cleanly(
     assert b'"left"' in on_disk(db_path)
     store.close()
     assert user_ids(open_store()) == written | {"left"}
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc")
+def test_the_helper_holds_the_database_lock_while_it_lives(open_store: Callable[[], Store], db_path: Path) -> None:
+    """A server killed while its helper finishes a snapshot must not let the next server in meanwhile."""
+    store = open_store()
+
+    async def main() -> int | None:
+        journal(store).start_sync_helper()
+        return journal(store).helper_pid
+
+    helper_pid = asyncio.run(main())
+    assert helper_pid is not None
+    lock = db_path.with_name(db_path.name + ".lock").resolve()
+    held = [os.readlink(fd) for fd in Path(f"/proc/{helper_pid}/fd").iterdir()]
+    assert str(lock) in held, f"the helper's descriptors: {held}"
+
+
+def test_a_start_waits_for_a_dead_servers_helper_to_let_go_of_the_lock(
+    open_store: Callable[[], Store], db_path: Path
+) -> None:
+    # What a killed server leaves: its pid (now dead) in the lock file, and the lock still held by
+    # a descendant (its helper) that is finishing a command. Here a stand-in holds it.
+    db_path.parent.mkdir(parents=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    lock_fd = os.open(db_path.with_name(db_path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(lock_fd, fcntl.LOCK_EX)
+    os.write(lock_fd, dead.stdout.strip().encode())
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE, pass_fds=(lock_fd,)
+    )
+    os.close(lock_fd)  # the stand-in alone holds the lock now
+    opened: list[Store] = []
+    opener = threading.Thread(target=lambda: opened.append(open_store()))
+    opener.start()
+    opener.join(timeout=0.3)
+    assert opener.is_alive() and not opened, "the start should wait for the lock, not refuse or take it"
+    assert holder.stdin is not None
+    holder.stdin.close()  # the helper finishes and exits: the lock is free
+    holder.wait(timeout=10)
+    opener.join(timeout=10)
+    assert opened, "the start should have taken the lock once the helper was gone"
+
+
+def test_a_live_holder_is_refused_at_once(open_store: Callable[[], Store], db_path: Path) -> None:
+    open_store()
+    started = time.monotonic()
+    with pytest.raises(DatabaseError, match="in use"):
+        Store(db_path, unique_fields=UNIQUE)
+    assert time.monotonic() - started < journal_module.LOCK_WAIT_S / 2, "a live server's lock is not waited for"

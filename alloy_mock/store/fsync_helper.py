@@ -11,6 +11,8 @@ on stdin and answers each on stdout, one at a time:
                  fsync the folder, then empty the journal and fsync it     -> "s"
 
 On an OSError it answers "e MESSAGE" and exits. It exits when stdin closes (the server stopped or died).
+It inherits the server's lock on the files and holds it while it lives; and it renames and empties
+nothing once its server has died (its parent changed): a server started since then owns the files.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def fsync_path(path: str) -> None:
 def main(journal: str, snapshot: str) -> int:
     # Ctrl-C reaches the whole process group: the server stops this helper itself, by closing stdin.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    server = os.getppid()
     journal_fd = os.open(journal, os.O_WRONLY | os.O_APPEND)
     commands = sys.stdin.buffer
     answers = sys.stdout.buffer
@@ -42,6 +45,8 @@ def main(journal: str, snapshot: str) -> int:
             elif command == b"s":
                 temporary = os.fsdecode(argument)
                 fsync_path(temporary)
+                if os.getppid() != server:
+                    return 0  # the server died: the files are the next one's
                 os.replace(temporary, snapshot)
                 fsync_path(os.path.dirname(snapshot) or ".")
                 os.ftruncate(journal_fd, 0)

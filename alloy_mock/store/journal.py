@@ -31,6 +31,7 @@ import select
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,8 @@ READY = _Ready()
 # under load gets it within milliseconds, while a short test never pays for starting a process.
 SYNC_HELPER_AFTER = 64
 HELPER_SCRIPT = Path(__file__).with_name("fsync_helper.py")
+# How long a start waits for the fsync helper of a server that died to finish its last command.
+LOCK_WAIT_S = 10.0
 
 
 class Journal:
@@ -142,18 +145,28 @@ class Journal:
         return state
 
     def _take_lock(self) -> None:
+        """Lock the files for this process, and write its pid into the lock file.
+
+        The fsync helper shares the lock (it inherits the descriptor), so a server killed while its
+        helper finishes a snapshot keeps the files locked until the helper is done. A start that
+        finds the lock held by a process that no longer exists waits for that helper (at most
+        LOCK_WAIT_S) instead of refusing.
+        """
         try:
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             raise DatabaseError(f"{self.lock_path}: cannot open: {exc.strerror}") from exc
         if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                os.close(fd)
-                raise DatabaseError(
-                    f"{self.path}: in use by another alloy-mock process; one server (one worker) per database file"
-                ) from exc
+            deadline = time.monotonic() + LOCK_WAIT_S
+            while not _try_lock(fd):
+                if _holder_alive(fd) or time.monotonic() > deadline:
+                    os.close(fd)
+                    raise DatabaseError(
+                        f"{self.path}: in use by another alloy-mock process; one server (one worker) per database file"
+                    )
+                time.sleep(0.02)  # a dead server's fsync helper finishing its last command
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._lock_fd = fd
 
     def _release_lock(self) -> None:
@@ -486,6 +499,7 @@ class Journal:
                 [sys.executable, "-I", "-S", str(HELPER_SCRIPT), str(self.journal_path), str(self.path)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
+                pass_fds=() if self._lock_fd is None else (self._lock_fd,),  # it holds the lock while it lives
             )
         except OSError:
             self._helper_failed = True  # fsyncs stay in the event loop's thread: slower, as safe
@@ -588,6 +602,26 @@ class Journal:
             watched = False
         # From another thread, the loop still watches the pipe: _on_answer closes it on the EOF.
         _stop(helper, close_output=not watched)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _holder_alive(fd: int) -> bool:
+    """Whether the process whose pid is in the lock file still runs (unknown: assume it does)."""
+    try:
+        pid = int(os.pread(fd, 32, 0).decode().strip())
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (ValueError, OSError):
+        return True  # no pid written (an older version), or a process of another user
+    return True
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
