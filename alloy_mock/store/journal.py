@@ -501,7 +501,7 @@ class Journal:
                 stdout=subprocess.PIPE,
                 pass_fds=() if self._lock_fd is None else (self._lock_fd,),  # it holds the lock while it lives
             )
-        except OSError:
+        except (OSError, ValueError):  # ValueError: no pass_fds on this platform
             self._helper_failed = True  # fsyncs stay in the event loop's thread: slower, as safe
             return
         assert helper.stdout is not None
