@@ -322,3 +322,21 @@ def test_a_live_holder_is_refused_at_once(open_store: Callable[[], Store], db_pa
     with pytest.raises(DatabaseError, match="in use"):
         Store(db_path, unique_fields=UNIQUE)
     assert time.monotonic() - started < journal_module.LOCK_WAIT_S / 2, "a live server's lock is not waited for"
+
+
+def test_a_snapshot_that_cannot_be_written_fails_the_waiting_writes(
+    open_store: Callable[[], Store], db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "MIN_COMPACTION_BYTES", 1)
+    store = open_store()
+    db_path.with_name(db_path.name + ".tmp").mkdir()  # the snapshot's temporary file cannot be created
+
+    async def main() -> None:
+        journal(store).start_sync_helper()
+        store.collection(NS, "users").insert("u1", {"userId": "u1", "username": "u1"})
+        with pytest.raises(DurabilityError, match="Is a directory"):
+            await asyncio.wait_for(store.durable(), timeout=30)
+
+    asyncio.run(main())
+    with pytest.raises(DurabilityError):
+        store.collection(NS, "users").insert("u2", {"userId": "u2", "username": "u2"})

@@ -123,6 +123,8 @@ class Journal:
         self._answer = bytearray()
         self._snapshot_due = 0  # a snapshot written to _temporary, for the helper to put in place
         self._temporary: Path | None = None
+        self._temporary_writer: threading.Thread | None = None  # still writing it
+        self._temporary_error: OSError | None = None
 
     # -- opening and loading --------------------------------------------------------------
 
@@ -288,9 +290,15 @@ class Journal:
             if self._serves(loop) and self._helper is not None:
                 # The helper makes it durable (fsync, rename, empty the journal); until it has,
                 # later lines wait in _lines, since emptying the journal would take them with it.
-                self._temporary = _write_file(self.path.with_name(self.path.name + ".tmp"), data)
+                # Copying tens of MB into the page cache takes tens of ms: a thread does it (the
+                # write releases the GIL) while the loop serves, then hands it to the group commit.
+                self._temporary = self.path.with_name(self.path.name + ".tmp")
                 self._written_seq = self._snapshot_due = self._queued_seq
-                self._schedule_group_commit()
+                self._temporary_error = None
+                self._temporary_writer = threading.Thread(
+                    target=self._write_temporary, args=(self._temporary, data), name="alloy-mock-snapshot"
+                )
+                self._temporary_writer.start()
             else:
                 self._replace_snapshot(data)
                 self._empty_journal()
@@ -378,13 +386,12 @@ class Journal:
         """Write what the serving loop left, stop its helper, and forget the loop."""
         if self._loop is None:
             return
-        if self._in_flight:
-            self._await_helper()
-        if self._snapshot_due:
-            self._finish_snapshot_inline()
-        if self._lines or self._written_seq > self._durable_seq:
-            with contextlib.suppress(OSError):
-                self._commit_inline()
+        try:
+            self._commit_inline()
+        except OSError as exc:
+            self._fail(exc)
+        except DurabilityError:
+            self._join_temporary_writer()  # failed already; only the snapshot thread is left to end
         self._stop_helper()
         self._waiters = []  # their loop is closed (or closing): nobody is waiting any more
         self._loop = None
@@ -405,10 +412,15 @@ class Journal:
                 return  # the helper's answer runs this again
             try:
                 if self._snapshot_due:
-                    assert self._helper is not None and self._temporary is not None
-                    self._send(b"s " + os.fsencode(self._temporary), self._snapshot_due)
-                    self._snapshot_due = 0
-                    return
+                    if self._temporary_writer is not None:
+                        return  # still being written: _temporary_written() runs this again
+                    if self._helper is None:  # it died meanwhile
+                        self._finish_snapshot_inline()
+                    else:
+                        assert self._temporary is not None
+                        self._send(b"s " + os.fsencode(self._temporary), self._snapshot_due)
+                        self._snapshot_due = 0
+                        return
                 self._write_lines()
                 if self._written_seq <= self._durable_seq:
                     return
@@ -423,9 +435,13 @@ class Journal:
                     self._mark_durable(self._written_seq)
             except OSError as exc:
                 self._fail(exc)
+            except DurabilityError:
+                pass  # the journal has failed already, and told its waiters
 
     def _commit_inline(self) -> None:
         """Write the waiting lines and make everything so far durable, in this thread."""
+        if self._error is not None:
+            raise DurabilityError(f"the database can no longer be written: {self._error}")
         if self._in_flight:
             self._await_helper()
         if self._snapshot_due:
@@ -452,8 +468,35 @@ class Journal:
         os.ftruncate(self._fd, 0)
         os.fsync(self._fd)
 
+    def _write_temporary(self, path: Path, data: bytes) -> None:
+        """(In the snapshot thread.) Write the snapshot's temporary file, then tell the serving loop."""
+        try:
+            _write_file(path, data)
+        except OSError as exc:
+            self._temporary_error = exc
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # a closed loop: whoever unbinds it joins this thread
+                loop.call_soon_threadsafe(self._temporary_written)
+
+    def _temporary_written(self) -> None:
+        with self._lock:
+            self._join_temporary_writer()
+        self._group_commit()
+
+    def _join_temporary_writer(self) -> None:
+        """Wait for the snapshot thread, if it runs; a write it failed fails the journal."""
+        writer, self._temporary_writer = self._temporary_writer, None
+        if writer is not None:
+            writer.join()
+        if self._temporary_error is not None and self._error is None:
+            self._fail(self._temporary_error)
+
     def _finish_snapshot_inline(self) -> None:
         """Do here what the helper would have done with the snapshot written to the temporary file."""
+        self._join_temporary_writer()
+        if self._error is not None:
+            raise DurabilityError(f"cannot write {self.path}: {self._error}")
         assert self._temporary is not None
         _fsync_path(self._temporary)
         os.replace(self._temporary, self.path)
