@@ -40,6 +40,19 @@ STOP_TIMEOUT = 5.0  # seconds for the helper to exit after SIGTERM
 Nonce = tuple[int, int]  # (k^-1 mod n, r)
 log = logging.getLogger("alloy_mock")
 
+# Forks since this module was loaded, counted in each child: a pool compares it with the count it
+# was made under, which costs nothing, where os.getpid() on every token was a system call.
+_forks = 0
+
+
+def _count_fork() -> None:
+    global _forks
+    _forks += 1
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_count_fork)
+
 
 def sign(d: int, nonce: Nonce, signing_input: bytes) -> bytes | None:
     """The ES256 signature (r || s) of `signing_input` by the private scalar `d`, with a precomputed
@@ -58,7 +71,7 @@ class NoncePool:
     """
 
     def __init__(self, fd: int | None = None, start_after: int = START_AFTER) -> None:
-        self._pid = os.getpid()
+        self._generation = _forks  # -1 once this process turned out to be a forked child
         self._start_after = start_after
         self._misses = 0
         self._ready: deque[Nonce] = deque()
@@ -82,8 +95,8 @@ class NoncePool:
 
     def take(self) -> Nonce | None:
         """A nonce (k^-1, r) never handed out before, or None: sign with OpenSSL instead."""
-        if os.getpid() != self._pid:
-            self._pid = -1  # a forked child: nothing, ever (the parent hands out the same nonces)
+        if _forks != self._generation:
+            self._generation = -1  # a forked child: nothing, ever (the parent hands out the same nonces)
             return None
         try:
             return self._ready.popleft()
@@ -93,7 +106,7 @@ class NoncePool:
     def start(self) -> None:
         """Start the helper now rather than after START_AFTER inline signatures."""
         with self._lock:
-            if self._fd < 0 and not self._done and os.getpid() == self._pid:
+            if self._fd < 0 and not self._done and _forks == self._generation:
                 self._spawn()
 
     def fill(self, count: int, timeout: float) -> int:
@@ -110,8 +123,8 @@ class NoncePool:
 
     def close(self) -> None:
         """Stop and reap the helper and close the pipe. Safe to call twice."""
-        if os.getpid() != self._pid:  # a forked child: drop its copy of the pipe, leave the parent's helper be
-            self._pid = -1
+        if _forks != self._generation:  # a forked child: drop its copy of the pipe, leave the parent's helper be
+            self._generation = -1
             fd, self._fd = self._fd, -1
             if fd >= 0:
                 with contextlib.suppress(OSError):
