@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from . import __version__
 from .config import API_VERSIONS, DEFAULT_DEV_KEY, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_PROD_KEY, ConfigError, Settings
 from .errors import StartupError
+from .http.protocol import http_protocol
 
 PROG = "alloy-mock"
 
@@ -151,7 +152,12 @@ def serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     config = uvicorn.Config(
-        app, log_level=args.log_level, access_log=settings.access_log, lifespan="on", timeout_graceful_shutdown=5
+        app,
+        http=http_protocol(),  # httptools, each response leaving in one write (http/protocol.py)
+        log_level=args.log_level,
+        access_log=settings.access_log,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
     )
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal; a stop that was asked
     # for and went cleanly should exit 0 (as `docker stop` and CI expect), not die of the signal.

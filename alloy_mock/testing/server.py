@@ -15,6 +15,7 @@ import uvicorn
 from ..app import create_app
 from ..cli import bind, url_of
 from ..config import Settings
+from ..http.protocol import http_protocol
 from .client import AlloyMock, http_sender
 
 READY_TIMEOUT = 30.0  # seconds for the first /health answer (it waits in the listen backlog meanwhile)
@@ -53,6 +54,7 @@ class BackgroundServer:
             raise
         config = uvicorn.Config(
             app,
+            http=http_protocol(),
             log_config=None,
             access_log=self.settings.access_log,
             lifespan="on",
