@@ -3,7 +3,9 @@
 `python bench/baseline_app.py --port 0` binds a free port, prints
 "baseline listening on http://127.0.0.1:PORT" as its first line (as `alloy-mock serve` does), and
 serves, with http="httptools", loop="uvloop", access log off, one process (or --workers N, for
-comparison: uvicorn's own worker processes sharing the socket):
+comparison: uvicorn's own worker processes sharing the socket; or --one-write, for comparison:
+alloy-mock's own httptools protocol, which sends each response in one write, see
+alloy_mock/http/protocol.py):
 
 - GET  /json  -> {"hello": "world"}                        (the baseline the targets compare with)
 - POST /json  -> {"username": <body's username>}           (the same plus reading a JSON body)
@@ -23,6 +25,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from uvicorn.supervisors import Multiprocess
 
+from alloy_mock.http.protocol import http_protocol
+
 
 async def hello(request: Request) -> JSONResponse:
     return JSONResponse({"hello": "world"})
@@ -41,6 +45,7 @@ def main() -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--one-write", action="store_true", help="alloy-mock's one-write httptools protocol")
     args = parser.parse_args()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -51,7 +56,7 @@ def main() -> int:
     print(f"baseline listening on http://{host}:{port}", flush=True)
     config = uvicorn.Config(
         "baseline_app:app",
-        http="httptools",
+        http=http_protocol() if args.one_write else "httptools",
         loop="uvloop",
         access_log=False,
         log_level="warning",

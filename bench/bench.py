@@ -175,8 +175,9 @@ def alloy_mock_argv(db: Path) -> list[str]:
     return [sys.executable, "-m", "alloy_mock", "serve", "--port", "0", "--db", str(db)]
 
 
-def baseline_argv(workers: int = 1) -> list[str]:
-    return [sys.executable, str(HERE / "baseline_app.py"), "--port", "0", "--workers", str(workers)]
+def baseline_argv(workers: int = 1, one_write: bool = False) -> list[str]:
+    argv = [sys.executable, str(HERE / "baseline_app.py"), "--port", "0", "--workers", str(workers)]
+    return [*argv, "--one-write"] if one_write else argv
 
 
 def request(
@@ -497,8 +498,9 @@ def machine_info(workdir: Path) -> dict[str, Any]:
         except PackageNotFoundError:
             versions[package] = "-"
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()
-    # alloy-mock leaves uvicorn's http and loop on "auto": httptools and uvloop when importable.
-    auto_http = "httptools" if versions["httptools"] != "-" else "h11"
+    # alloy-mock runs its own httptools protocol (one write per response) when httptools is
+    # importable, else uvicorn's "auto" (h11); the loop stays on "auto": uvloop when importable.
+    alloy_http = "httptools, one write per response" if versions["httptools"] != "-" else "auto->h11"
     auto_loop = "uvloop" if versions["uvloop"] != "-" else "asyncio"
     return {
         "cpu": cpu,
@@ -509,7 +511,7 @@ def machine_info(workdir: Path) -> dict[str, Any]:
         "versions": versions,
         "wrk": wrk_version[0].strip() if wrk_version else "?",
         "baseline_uvicorn": "http=httptools loop=uvloop access_log=off, 1 process",
-        "alloy_mock_uvicorn": f"http=auto->{auto_http} loop=auto->{auto_loop} access_log=off, 1 process",
+        "alloy_mock_uvicorn": f"http={alloy_http} loop=auto->{auto_loop} access_log=off, 1 process",
         "fsync_ms_median": fsync_cost_ms(workdir),
     }
 
@@ -742,6 +744,10 @@ def run_benchmark(wrk: Wrk, workdir: Path, results: Results, small: int, large: 
         # (the targets compare with one process, the configuration the issue measured).
         baseline_2 = spawn("baseline-2w", baseline_argv(workers=2), workdir, ready_path="/json")
         running.append(baseline_2)
+        # Also for information: the same route on alloy-mock's own protocol, which sends each response
+        # in one write where stock uvicorn sends the headers and the body apart (http/protocol.py).
+        baseline_1w = spawn("baseline-1w", baseline_argv(one_write=True), workdir, ready_path="/json")
+        running.append(baseline_1w)
         sets = [seed(wrk, workdir, results, label_of(count), count) for count in (small, large)]
         running.extend(data.server for data in sets)
         get_plain = wrk.script("plain.lua", LUA_PLAIN)
@@ -754,6 +760,11 @@ def run_benchmark(wrk: Wrk, workdir: Path, results: Results, small: int, large: 
                 "baseline GET /json 2 workers",
                 "-",
                 wrk.measure("baseline GET /json 2 workers", baseline_2, "/json", get_plain, []),
+            )
+            results.add(
+                "baseline GET /json one write",
+                "-",
+                wrk.measure("baseline GET /json one write", baseline_1w, "/json", get_plain, []),
             )
             results.add(
                 "baseline POST /json", "-", wrk.measure("baseline POST /json", baseline, "/json", post_plain, [])
@@ -953,16 +964,17 @@ def report(results: Results, small: str, large: str) -> str:
     rss = next((kib for name, kib in results.rss_kib.items() if name.startswith(f"alloy-mock {large} (")), None)
     if rss is not None:
         out.append(f"INFO  RSS with {large} users: {rss / 1024:.1f} MiB (reported, no target)")
-    two = results.series.get("baseline GET /json 2 workers")
-    if two is not None:
-        worst = {
-            endpoint: min(results.series[f"{label} {endpoint}"].rps for label in (small, large))
-            for endpoint in ("GET token", "POST users")
-        }
-        out.append(
-            f"INFO  against the 2-worker baseline ({two.rps:,.0f} req/s, no target): "
-            + ", ".join(f"{endpoint} {rps / two.rps:.2f}" for endpoint, rps in worst.items())
-        )
+    worst = {
+        endpoint: min(results.series[f"{label} {endpoint}"].rps for label in (small, large))
+        for endpoint in ("GET token", "POST users")
+    }
+    for name, what in (("2 workers", "the 2-worker baseline"), ("one write", "the baseline on alloy-mock's protocol")):
+        other = results.series.get(f"baseline GET /json {name}")
+        if other is not None:
+            out.append(
+                f"INFO  against {what} ({other.rps:,.0f} req/s, no target): "
+                + ", ".join(f"{endpoint} {rps / other.rps:.2f}" for endpoint, rps in worst.items())
+            )
     return "\n".join(out)
 
 
