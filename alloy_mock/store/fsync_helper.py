@@ -3,7 +3,8 @@ competes with the event loop for the GIL (journal.py starts it; it is not meant 
 
     python -I -S fsync_helper.py JOURNAL SNAPSHOT
 
-Run as a plain script (no package import: it starts in a few milliseconds). It reads one-line commands
+Run as a plain script (no package import: it starts in a few milliseconds); it imports only the
+standard library, so journal.py can share its fsync_path(). It reads one-line commands
 on stdin and answers each on stdout, one at a time:
 
     j            fsync the journal                                        -> "j"
@@ -22,7 +23,8 @@ import signal
 import sys
 
 
-def fsync_path(path: str) -> None:
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """fsync a file, or a folder (which makes a rename in it durable). journal.py uses it too."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

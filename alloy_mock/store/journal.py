@@ -40,6 +40,7 @@ from typing import Any
 import orjson
 
 from ..errors import StartupError
+from .fsync_helper import fsync_path
 from .tinydb_ext import Op, Tables, apply_op
 
 try:  # POSIX only; elsewhere a second server on the same files is not detected.
@@ -230,9 +231,9 @@ class Journal:
     def _replace_snapshot(self, data: bytes) -> None:
         """Atomically make `data` the snapshot: a temporary file, fsynced, renamed, the folder fsynced."""
         temporary = _write_file(self.path.with_name(self.path.name + ".tmp"), data)
-        _fsync_path(temporary)
+        fsync_path(temporary)
         os.replace(temporary, self.path)
-        _fsync_path(self.path.parent)
+        fsync_path(self.path.parent)
 
     def _truncate_journal(self, size: int) -> None:
         with open(self.journal_path, "r+b") as handle:
@@ -498,9 +499,9 @@ class Journal:
         if self._error is not None:
             raise DurabilityError(f"cannot write {self.path}: {self._error}")
         assert self._temporary is not None
-        _fsync_path(self._temporary)
+        fsync_path(self._temporary)
         os.replace(self._temporary, self.path)
-        _fsync_path(self.path.parent)
+        fsync_path(self.path.parent)
         self._empty_journal()
         self._mark_durable(self._snapshot_due)
         self._snapshot_due = 0
@@ -698,14 +699,6 @@ def _write_file(path: Path, data: bytes) -> Path:
     finally:
         os.close(fd)
     return path
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _complete(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
