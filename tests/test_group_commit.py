@@ -81,6 +81,21 @@ async def write_all(store: Store, db: Path, prefix: str, count: int) -> set[str]
     return set(await asyncio.wait_for(asyncio.gather(*(write(i) for i in range(count))), timeout=60))
 
 
+def assert_writes_fail(store: Store, problem: str) -> None:
+    """With the helper running, a write's durable() raises DurabilityError naming `problem`, and so
+    does every later write, made outside the loop."""
+
+    async def main() -> None:
+        journal(store).start_sync_helper()
+        store.collection(NS, "users").insert("u1", {"userId": "u1", "username": "u1"})
+        with pytest.raises(DurabilityError, match=problem):
+            await asyncio.wait_for(store.durable(), timeout=30)
+
+    asyncio.run(main())
+    with pytest.raises(DurabilityError, match=problem):
+        store.collection(NS, "users").insert("u2", {"userId": "u2", "username": "u2"})
+
+
 def fake_helper(tmp_path: Path, on_sync: str, on_snapshot: str) -> Path:
     """A stand-in for fsync_helper.py: answers `on_sync` to "j" (or exits if empty), the same for "s"."""
     script = tmp_path / "fake_helper.py"
@@ -151,17 +166,7 @@ def test_an_fsync_error_fails_the_waiting_writes_and_every_later_one(
     open_store: Callable[[], Store], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(journal_module, "HELPER_SCRIPT", fake_helper(tmp_path, "e disk on fire", "s"))
-    store = open_store()
-
-    async def main() -> None:
-        journal(store).start_sync_helper()
-        store.collection(NS, "users").insert("u1", {"userId": "u1", "username": "u1"})
-        with pytest.raises(DurabilityError, match="disk on fire"):
-            await asyncio.wait_for(store.durable(), timeout=30)
-
-    asyncio.run(main())
-    with pytest.raises(DurabilityError, match="disk on fire"):
-        store.collection(NS, "users").insert("u2", {"userId": "u2", "username": "u2"})
+    assert_writes_fail(open_store(), "disk on fire")
 
 
 def test_compaction_through_the_helper_keeps_every_write(
@@ -330,13 +335,4 @@ def test_a_snapshot_that_cannot_be_written_fails_the_waiting_writes(
     monkeypatch.setattr(store_module, "MIN_COMPACTION_BYTES", 1)
     store = open_store()
     db_path.with_name(db_path.name + ".tmp").mkdir()  # the snapshot's temporary file cannot be created
-
-    async def main() -> None:
-        journal(store).start_sync_helper()
-        store.collection(NS, "users").insert("u1", {"userId": "u1", "username": "u1"})
-        with pytest.raises(DurabilityError, match="Is a directory"):
-            await asyncio.wait_for(store.durable(), timeout=30)
-
-    asyncio.run(main())
-    with pytest.raises(DurabilityError):
-        store.collection(NS, "users").insert("u2", {"userId": "u2", "username": "u2"})
+    assert_writes_fail(store, "Is a directory")
