@@ -656,7 +656,7 @@ def measure_startup(workdir: Path, data: Seeded, results: Results, repeats: int 
 
 def reset_in_process(workdir: Path, data: Seeded, repeats: int = 3) -> dict[str, Any]:
     """Time Store.reset() on a store loaded from a copy of the seeded files."""
-    from alloy_mock.domain.users import COLLECTION, UNIQUE_FIELDS
+    from alloy_mock.domain.users import COLLECTION, INDEXES
     from alloy_mock.store import Store
 
     reset_ms: list[float] = []
@@ -664,7 +664,7 @@ def reset_in_process(workdir: Path, data: Seeded, repeats: int = 3) -> dict[str,
     held = 0
     for attempt in range(repeats):
         copy = copy_db(data.template, workdir / f"reset-copy-{attempt}")
-        store = Store(copy, unique_fields={COLLECTION: UNIQUE_FIELDS})
+        store = Store(copy, indexes={COLLECTION: INDEXES})
         try:
             held = len(store.collection(NAMESPACE, COLLECTION))  # built, as in a server that served users
             started = time.perf_counter()

@@ -11,11 +11,11 @@ import orjson
 import pytest
 import tinydb
 
-from alloy_mock.store import MEMORY, DatabaseError, DuplicateKeyError, Store
+from alloy_mock.store import MEMORY, DatabaseError, DuplicateKeyError, Indexes, Store
 
 store_module = importlib.import_module("alloy_mock.store.store")
 
-UNIQUE = {"users": ("username",)}
+UNIQUE = {"users": Indexes(unique=("username",))}
 NS = "acme.dev"
 OTHER_NS = "acme.prod"
 
@@ -47,7 +47,7 @@ def open_store(db_path: Path) -> Iterator[Callable[..., Store]]:
     opened: list[Store] = []
 
     def open_(path: Path | str | None = None) -> Store:
-        store = Store(db_path if path is None else path, unique_fields=UNIQUE)
+        store = Store(db_path if path is None else path, indexes=UNIQUE)
         opened.append(store)
         return store
 
@@ -636,7 +636,7 @@ def test_second_store_on_the_same_path_is_refused(open_store: Callable[..., Stor
     first.flush()
     before = file_bytes(db_path, journal_of(db_path))
     with pytest.raises(DatabaseError, match="in use") as caught:
-        Store(db_path, unique_fields=UNIQUE)
+        Store(db_path, indexes=UNIQUE)
     assert str(db_path) in str(caught.value)
     assert file_bytes(db_path, journal_of(db_path)) == before
     # The first store is unaffected, and once it is closed the path can be opened again.
@@ -682,7 +682,7 @@ def test_durable_with_nothing_pending_returns(open_store: Callable[..., Store]) 
 def test_memory_store_writes_nothing_to_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(store_module, "MIN_COMPACTION_BYTES", 1)
-    store = Store(MEMORY, unique_fields=UNIQUE)
+    store = Store(MEMORY, indexes=UNIQUE)
     assert store.path is None
     users = store.collection(NS, "users")
     users.insert("u1", user("u1", "ann"))

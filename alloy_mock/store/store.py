@@ -15,6 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +59,27 @@ class _Transaction:
             store._commit()
 
 
-class Collection:
-    """One namespace's documents of one kind, keyed by a string id, with unique-field indexes."""
+@dataclass(frozen=True)
+class Indexes:
+    """The indexed fields of one kind of document: `unique` fields map a value to one key, `grouped`
+    fields to the keys of every document with that value (e.g. a user's installs), in insertion order."""
 
-    def __init__(self, store: Store, table: KeyedTable, unique: tuple[str, ...]) -> None:
+    unique: tuple[str, ...] = ()
+    grouped: tuple[str, ...] = ()
+
+
+NO_INDEXES = Indexes()
+
+
+class Collection:
+    """One namespace's documents of one kind, keyed by a string id, with unique and grouped indexes."""
+
+    def __init__(self, store: Store, table: KeyedTable, indexes: Indexes) -> None:
         self._store = store
         self._table = table
-        self._indexes: dict[str, dict[Any, str]] = {name: {} for name in unique}
+        self._indexes: dict[str, dict[Any, str]] = {name: {} for name in indexes.unique}
+        # An ordered set of keys per value: a dict whose values are unused.
+        self._groups: dict[str, dict[Any, dict[str, None]]] = {name: {} for name in indexes.grouped}
         for key, doc in table.raw_items():
             self._index(key, doc)
 
@@ -82,6 +97,29 @@ class Collection:
     def all(self) -> list[Doc]:
         """Every document, in insertion order."""
         return [dict(doc) for doc in self._table.all()]
+
+    def find_all(self, field: str, value: Any) -> list[Doc]:
+        """Every document whose grouped `field` equals `value`, in insertion order (no scan)."""
+        keys = self._groups[field].get(value)
+        if not keys:
+            return []
+        found = [self.get(key) for key in keys]
+        return [doc for doc in found if doc is not None]
+
+    def count_where(self, field: str, value: Any) -> int:
+        """How many documents have the grouped `field` equal to `value`."""
+        return len(self._groups[field].get(value, ()))
+
+    def delete_where(self, field: str, value: Any) -> list[Doc]:
+        """Remove every document whose grouped `field` equals `value` (one transaction); returns them."""
+        keys = list(self._groups[field].get(value, ()))
+        removed: list[Doc] = []
+        with self._store.transaction():
+            for key in keys:
+                old = self.delete(key)
+                if old is not None:
+                    removed.append(old)
+        return removed
 
     def insert(self, key: str, doc: Mapping[str, Any]) -> None:
         """Insert one document (insert_many's checks, without its bookkeeping for batches)."""
@@ -139,20 +177,31 @@ class Collection:
             self._unindex(key, old)
         return old
 
-    def indexes(self) -> list[dict[Any, str]]:
-        return list(self._indexes.values())
+    def indexes(self) -> list[dict[Any, Any]]:
+        return [*self._indexes.values(), *self._groups.values()]
 
     def _index(self, key: str, doc: Mapping[str, Any]) -> None:
         for name, index in self._indexes.items():
             value = doc.get(name)
             if value is not None:
                 index[value] = key
+        for name, groups in self._groups.items():
+            value = doc.get(name)
+            if value is not None:
+                groups.setdefault(value, {})[key] = None
 
     def _unindex(self, key: str, doc: Mapping[str, Any]) -> None:
         for name, index in self._indexes.items():
             value = doc.get(name)
             if value is not None and index.get(value) == key:
                 del index[value]
+        for name, groups in self._groups.items():
+            value = doc.get(name)
+            members = groups.get(value) if value is not None else None
+            if members is not None:
+                members.pop(key, None)
+                if not members:
+                    del groups[value]
 
 
 class _Reaper:
@@ -194,10 +243,13 @@ _reaper = _Reaper()
 class Store:
     """Namespaced collections over one TinyDB database, optionally backed by files on disk."""
 
-    def __init__(self, path: str | Path, unique_fields: Mapping[str, tuple[str, ...]] | None = None) -> None:
-        """Open the database at `path` (or ":memory:"). Raises journal.DatabaseError."""
+    def __init__(self, path: str | Path, indexes: Mapping[str, Indexes] | None = None) -> None:
+        """Open the database at `path` (or ":memory:"), with the `indexes` of each collection name.
+
+        Raises journal.DatabaseError.
+        """
         self.path = None if str(path) == MEMORY else Path(path)
-        self._unique_fields = dict(unique_fields or {})
+        self._indexes = dict(indexes or {})
         self._journal: Journal | None = None
         tables: Tables = {}
         self._journal_bytes = 0
@@ -226,7 +278,7 @@ class Store:
         table_name = f"{namespace}/{name}"
         found = self._collections.get(table_name)
         if found is None:
-            found = Collection(self, self._table(table_name), self._unique_fields.get(name, ()))
+            found = Collection(self, self._table(table_name), self._indexes.get(name, NO_INDEXES))
             self._collections[table_name] = found
         return found
 
