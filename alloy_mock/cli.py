@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
         ("--max-body-bytes", "ALLOY_MOCK_MAX_BODY_BYTES", "largest request body accepted (default 2 MiB)"),
         ("--admin-token", "ALLOY_MOCK_ADMIN_TOKEN", "bearer token required by the control API /_mock (default: open)"),
         ("--journal-size", "ALLOY_MOCK_JOURNAL_SIZE", "requests kept for GET /_mock/requests (default 1000; 0: off)"),
+        (
+            "--public-url",
+            "ALLOY_MOCK_PUBLIC_URL",
+            "origin of the links it hands out, e.g. http://alloy-mock:8000 (default: the request's Host)",
+        ),
     ]
     for flag, env, text in options:
         metavar = flag.strip("-").upper().replace("-", "_")

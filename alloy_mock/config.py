@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -29,6 +30,9 @@ DB_FILE_NAME = "db.json"
 ENV_PREFIX = "ALLOY_MOCK_"
 # The API versions served: each is a path prefix (2023-12 is the main one; the SDKs also call the others).
 API_VERSIONS = ("2023-01", "2023-06", "2023-12", "2024-03")
+# The versions alloy-node 2.2.1 still calls, and the two current ones (reference §2).
+OLD_VERSIONS = ("2023-01", "2023-06")
+CURRENT_VERSIONS = ("2023-12", "2024-03")
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 JwtAlgorithm = Literal["ES256", "RS256"]
@@ -65,6 +69,7 @@ class Settings:
     access_log: bool = False
     admin_token: str | None = None  # protects the control API (/_mock) when set
     journal_size: int = 1000  # requests kept for GET /_mock/requests; 0 records nothing
+    public_url: str | None = None  # where handed-out links point (install and OAuth links); None: the request's Host
     signing_helper: bool = True  # precompute ES256 nonces in a helper process once tokens are asked for in numbers
 
     @property
@@ -115,8 +120,20 @@ class Settings:
             access_log=source.boolean("access_log"),
             admin_token=admin_token,
             journal_size=source.integer("journal_size", 1000, minimum=0, maximum=1_000_000),
+            public_url=_public_url(source),
             signing_helper=source.boolean("signing_helper", default=True, expected="on or off"),
         )
+
+
+def _public_url(source: _Source) -> str | None:
+    """--public-url: an http(s) origin, optionally with a path prefix (kept without its trailing slash)."""
+    value = source.text("public_url")
+    if value is None:
+        return None
+    parsed = urlsplit(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+        raise ConfigError(f"{source.describe('public_url')}: must be an http(s) URL such as http://alloy-mock:8000")
+    return value.rstrip("/")
 
 
 def default_data_dir(env: Mapping[str, str]) -> Path:
