@@ -10,13 +10,35 @@ from .clock import Clock
 from .config import DEFAULT_ACCOUNT, Settings
 from .control.faults import Faults
 from .control.journal import RequestJournal
+from .domain import credentials as credential_docs
+from .domain import headless as headless_docs
+from .domain import installs as install_docs
+from .domain import users as user_docs
+from .domain.credentials import Credentials
 from .domain.errors import InvalidInput, NotFound
+from .domain.headless import HeadlessInstalls
+from .domain.installs import Installs
 from .domain.integrations import Integrations
-from .domain.users import COLLECTION as USERS
-from .domain.users import UNIQUE_FIELDS as USER_UNIQUE_FIELDS
 from .domain.users import Users
-from .store import Store
+from .domain.workflows import Workflows
+from .store import Indexes, Store
 from .store.tinydb_ext import Tables
+
+# Every collection of a namespace, with its indexes.
+COLLECTIONS: dict[str, Indexes] = {
+    user_docs.COLLECTION: user_docs.INDEXES,
+    credential_docs.COLLECTION: credential_docs.INDEXES,
+    install_docs.COLLECTION: install_docs.INDEXES,
+    install_docs.INTEGRATION_COLLECTION: install_docs.INTEGRATION_INDEXES,
+    headless_docs.COLLECTION: headless_docs.INDEXES,
+}
+# The collections whose documents belong to one user, and go when that user is deleted.
+OWNED_BY_USER = (
+    credential_docs.COLLECTION,
+    install_docs.COLLECTION,
+    install_docs.INTEGRATION_COLLECTION,
+    headless_docs.COLLECTION,
+)
 
 
 @dataclass
@@ -28,7 +50,11 @@ class Emulator:
     keys: ApiKeys
     tokens: TokenIssuer
     users: Users
+    credentials: Credentials
+    installs: Installs
     integrations: Integrations
+    workflows: Workflows
+    headless: HeadlessInstalls
     journal: RequestJournal
     faults: Faults = field(default_factory=Faults)
     snapshots: dict[str, Tables] = field(default_factory=dict)
@@ -37,7 +63,7 @@ class Emulator:
     def open(cls, settings: Settings) -> Emulator:
         """Load the fixtures, open the database and the signing keys. Raises StartupError."""
         catalogue = load_catalogue(settings.fixtures or default_fixtures_path())
-        store = Store(settings.db, unique_fields={USERS: USER_UNIQUE_FIELDS})
+        store = Store(settings.db, indexes=COLLECTIONS)
         try:
             active, keys = load_signing_keys(store, settings.jwt_algorithm, settings.signing_key)
             store.flush()
@@ -45,6 +71,9 @@ class Emulator:
             store.close()
             raise
         clock = Clock()
+        user_directory = Users(store, clock, owned=OWNED_BY_USER)
+        credential_store = Credentials(store, catalogue, clock)
+        install_store = Installs(store, catalogue, credential_store, clock)
         return cls(
             settings=settings,
             clock=clock,
@@ -54,8 +83,12 @@ class Emulator:
             tokens=TokenIssuer(
                 active, keys, settings.issuer, settings.token_ttl, clock, signing_helper=settings.signing_helper
             ),
-            users=Users(store, clock),
-            integrations=Integrations(catalogue),
+            users=user_directory,
+            credentials=credential_store,
+            installs=install_store,
+            integrations=Integrations(catalogue, install_store),
+            workflows=Workflows(catalogue, install_store, user_directory),
+            headless=HeadlessInstalls(store, install_store, clock),
             journal=RequestJournal(settings.journal_size),
         )
 

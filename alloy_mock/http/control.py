@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from ..auth import Namespace
 from ..control.coverage import coverage
@@ -281,8 +281,13 @@ async def openapi(request: Request) -> Response:
 
 async def index(request: Request) -> Response:
     admin(request)
+    mounted = next(r for r in request.app.routes if isinstance(r, Mount) and r.path == "/_mock")
     listed = [
-        f"{method} /_mock{entry.path}" for entry in routes for method in sorted(entry.methods or ()) if method != "HEAD"
+        f"{method} /_mock{entry.path}"
+        for entry in mounted.routes
+        if isinstance(entry, Route)
+        for method in sorted(entry.methods or ())
+        if method != "HEAD"
     ]
     return ok({"description": "alloy-mock control API; described at /_mock/openapi.json", "endpoints": listed})
 

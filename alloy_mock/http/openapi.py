@@ -87,6 +87,30 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None, list[str]]] = [
         },
         [],
     ),
+    (
+        "post",
+        "/_mock/installs",
+        "Install an integration (all or some of its workflows) for a user, as the hosted modal would; "
+        "emulated credentials are created for apps the user has none of",
+        {
+            "namespace": "dev",
+            "user": "alice@example.com",
+            "integration": "Shopify",
+            "workflows": ["Create Shopify Order"],
+            "version": 3,
+            "values": {"locationId": "Main Warehouse", "sendReceipt": True},
+            "active": True,
+        },
+        [],
+    ),
+    ("get", "/_mock/installs", "A user's installs, with their values and credential ids", None, ["user", "namespace"]),
+    (
+        "delete",
+        "/_mock/installs",
+        "Uninstall an integration and its workflows for a user",
+        None,
+        ["user", "integration", "namespace"],
+    ),
     ("get", "/_mock/coverage", "Every vendor operation per API version, and whether it is served", None, []),
     ("get", "/_mock/openapi.json", "This document", None, []),
 ]
