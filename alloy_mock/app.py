@@ -20,12 +20,15 @@ from .emulator import Emulator
 from .http import (
     control,
     control_installs,
+    control_runs,
     credentials,
+    executions,
     headless,
     integrations,
     metadata,
     oauth,
     pages,
+    runs,
     system,
     tokens,
     users,
@@ -45,6 +48,8 @@ VENDOR_ROUTES: list[MethodRoute] = [
     *metadata.routes,
     *credentials.routes,
     *headless.routes,
+    *runs.routes,
+    *executions.routes,
 ]
 
 
@@ -98,7 +103,7 @@ def create_app(settings: Settings | None = None, emulator: Emulator | None = Non
             *pages.routes,
             *oauth.routes,
             Route("/_mock", control.index, methods=["GET"]),
-            Mount("/_mock", routes=[*control.routes, *control_installs.routes]),
+            Mount("/_mock", routes=[*control.routes, *control_installs.routes, *control_runs.routes]),
         ],
         middleware=[Middleware(DurableResponsesMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,

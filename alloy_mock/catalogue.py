@@ -196,6 +196,8 @@ class Catalogue:
     _credentials_by_name: dict[str, CredentialMetadata] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _events_by_name: dict[str, CustomEvent] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _workflows_by_event: dict[str, list[Workflow]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for integration in self.integrations:
@@ -204,8 +206,19 @@ class Catalogue:
             for workflow in integration.workflows:
                 self._workflows_by_id[workflow.workflow_id] = (integration, workflow)
                 self._workflows_by_name.setdefault(workflow.name.casefold(), []).append((integration, workflow))
+                if isinstance(workflow.trigger, CustomEventTrigger):
+                    self._workflows_by_event.setdefault(workflow.trigger.event, []).append(workflow)
         for metadata in self.credentials:
             self._credentials_by_name[metadata.name] = metadata
+        for event in self.events:
+            self._events_by_name[event.name] = event
+
+    def find_event(self, name: str) -> CustomEvent | None:
+        return self._events_by_name.get(name)
+
+    def workflows_for_event(self, name: str) -> list[Workflow]:
+        """The workflows whose trigger is the custom event `name` (exact name)."""
+        return self._workflows_by_event.get(name, [])
 
     @property
     def workflows(self) -> list[tuple[Integration, Workflow]]:

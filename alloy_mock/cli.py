@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
         ("--max-body-bytes", "ALLOY_MOCK_MAX_BODY_BYTES", "largest request body accepted (default 2 MiB)"),
         ("--admin-token", "ALLOY_MOCK_ADMIN_TOKEN", "bearer token required by the control API /_mock (default: open)"),
         ("--journal-size", "ALLOY_MOCK_JOURNAL_SIZE", "requests kept for GET /_mock/requests (default 1000; 0: off)"),
+        ("--run-latency", "ALLOY_MOCK_RUN_LATENCY", "milliseconds executions take to finish after /run/* (default 0)"),
+        (
+            "--execution-retention",
+            "ALLOY_MOCK_EXECUTION_RETENTION",
+            "executions kept per workflow and user (default 10000; older ones are trimmed)",
+        ),
         (
             "--public-url",
             "ALLOY_MOCK_PUBLIC_URL",
@@ -61,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
         serve.add_argument(flag, default=None, metavar=metavar, help=f"{text} [{env}]")
     serve.add_argument(
         "--access-log", action="store_const", const=True, default=None, help="log every request [ALLOY_MOCK_ACCESS_LOG]"
+    )
+    serve.add_argument(
+        "--strict-runs",
+        action="store_const",
+        const=True,
+        default=None,
+        help="answer 400 to a run of an unknown event or one that runs no workflow [ALLOY_MOCK_STRICT_RUNS]",
     )
     serve.add_argument(
         "--signing-helper",

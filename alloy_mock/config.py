@@ -69,6 +69,9 @@ class Settings:
     access_log: bool = False
     admin_token: str | None = None  # protects the control API (/_mock) when set
     journal_size: int = 1000  # requests kept for GET /_mock/requests; 0 records nothing
+    strict_runs: bool = False  # an unknown event, or one that runs no workflow, is a 400 instead of a quiet 200
+    run_latency_ms: int = 0  # executions finish this long after /run/* answers (0: before it answers)
+    execution_retention: int = 10_000  # executions kept per workflow and user; older ones are trimmed
     public_url: str | None = None  # where handed-out links point (install and OAuth links); None: the request's Host
     signing_helper: bool = True  # precompute ES256 nonces in a helper process once tokens are asked for in numbers
 
@@ -121,6 +124,9 @@ class Settings:
             admin_token=admin_token,
             journal_size=source.integer("journal_size", 1000, minimum=0, maximum=1_000_000),
             public_url=_public_url(source),
+            strict_runs=source.boolean("strict_runs"),
+            run_latency_ms=source.integer("run_latency", 0, minimum=0, maximum=60_000),
+            execution_retention=source.integer("execution_retention", 10_000, minimum=1, maximum=10_000_000),
             signing_helper=source.boolean("signing_helper", default=True, expected="on or off"),
         )
 

@@ -10,15 +10,19 @@ from .clock import Clock
 from .config import DEFAULT_ACCOUNT, Settings
 from .control.faults import Faults
 from .control.journal import RequestJournal
+from .control.run_rules import RunControls
 from .domain import credentials as credential_docs
+from .domain import executions as execution_docs
 from .domain import headless as headless_docs
 from .domain import installs as install_docs
 from .domain import users as user_docs
 from .domain.credentials import Credentials
 from .domain.errors import InvalidInput, NotFound
+from .domain.executions import Executions
 from .domain.headless import HeadlessInstalls
 from .domain.installs import Installs
 from .domain.integrations import Integrations
+from .domain.runner import Runner
 from .domain.users import Users
 from .domain.workflows import Workflows
 from .store import Indexes, Store
@@ -31,6 +35,8 @@ COLLECTIONS: dict[str, Indexes] = {
     install_docs.COLLECTION: install_docs.INDEXES,
     install_docs.INTEGRATION_COLLECTION: install_docs.INTEGRATION_INDEXES,
     headless_docs.COLLECTION: headless_docs.INDEXES,
+    execution_docs.COLLECTION: execution_docs.INDEXES,
+    execution_docs.STATS_COLLECTION: execution_docs.STATS_INDEXES,
 }
 # The collections whose documents belong to one user, and go when that user is deleted.
 OWNED_BY_USER = (
@@ -55,6 +61,9 @@ class Emulator:
     integrations: Integrations
     workflows: Workflows
     headless: HeadlessInstalls
+    executions: Executions
+    runner: Runner
+    run_controls: RunControls
     journal: RequestJournal
     faults: Faults = field(default_factory=Faults)
     snapshots: dict[str, Tables] = field(default_factory=dict)
@@ -74,6 +83,18 @@ class Emulator:
         user_directory = Users(store, clock, owned=OWNED_BY_USER)
         credential_store = Credentials(store, catalogue, clock)
         install_store = Installs(store, catalogue, credential_store, clock)
+        execution_store = Executions(store, clock, settings.execution_retention)
+        run_controls = RunControls()
+        runner = Runner(
+            catalogue,
+            install_store,
+            credential_store,
+            execution_store,
+            clock,
+            run_controls,
+            latency_ms=settings.run_latency_ms,
+            strict=settings.strict_runs,
+        )
         return cls(
             settings=settings,
             clock=clock,
@@ -89,6 +110,9 @@ class Emulator:
             integrations=Integrations(catalogue, install_store),
             workflows=Workflows(catalogue, install_store, user_directory),
             headless=HeadlessInstalls(store, install_store, clock),
+            executions=execution_store,
+            runner=runner,
+            run_controls=run_controls,
             journal=RequestJournal(settings.journal_size),
         )
 

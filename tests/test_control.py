@@ -24,8 +24,9 @@ from alloy_mock.clock import iso_time
 from alloy_mock.config import DEFAULT_DEV_KEY, DEFAULT_PROD_KEY, Account, ConfigError, Settings
 from alloy_mock.control.coverage import OPERATIONS as VENDOR_OPERATIONS
 from alloy_mock.control.journal import BODY_LIMIT
+from alloy_mock.control.run_rules import FailureSpec
 from alloy_mock.emulator import Emulator
-from alloy_mock.http import control, control_installs
+from alloy_mock.http import control, control_installs, control_runs
 
 from .conftest import API, DEV, PROD, ServerProcess
 from .helpers import assert_error, assert_ok, show
@@ -100,7 +101,7 @@ def unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
 # Every control endpoint: the index (GET /_mock, outside the mounted table) plus the route table.
 CONTROL_ENDPOINTS: list[tuple[str, str]] = [("GET", "")] + [
     (method, entry.path)
-    for entry in [*control.routes, *control_installs.routes]
+    for entry in [*control.routes, *control_installs.routes, *control_runs.routes]
     for method in sorted(entry.methods or ())
     if method != "HEAD"
 ]
@@ -132,15 +133,29 @@ VALID_CALLS: dict[tuple[str, str], tuple[str, Any]] = {
     ("POST", "/installs"): ("/installs", {"user": "alice", "integration": "Slack", "values": {"channel": "#ops"}}),
     ("GET", "/installs"): ("/installs?user=alice", None),
     ("DELETE", "/installs"): ("/installs?user=alice&integration=Slack", None),
+    ("GET", "/run-failures"): ("/run-failures", None),
+    ("POST", "/run-failures"): ("/run-failures", {"workflow": "New Customer Created", "times": 2}),
+    ("DELETE", "/run-failures"): ("/run-failures", None),
+    ("DELETE", "/run-failures/{rule_id}"): ("/run-failures/run-failure-1", None),
+    ("GET", "/block-outputs"): ("/block-outputs", None),
+    ("POST", "/block-outputs"): (
+        "/block-outputs",
+        {"workflow": "New Customer Created", "block": "slack", "output": {}},
+    ),
+    ("DELETE", "/block-outputs"): ("/block-outputs", None),
+    ("DELETE", "/block-outputs/{rule_id}"): ("/block-outputs/run-failure-1", None),
+    ("POST", "/executions/wait"): ("/executions/wait", {"user": "alice"}),
 }
 
 
 @pytest.fixture
 def control_state(emulator: Emulator) -> Emulator:
-    """A user "alice" in dev, a snapshot "snap" and a fault "fault-1" (which matches nothing)."""
+    """A user "alice" in dev, a snapshot "snap", a fault "fault-1" and a run rule "run-failure-1" (which
+    match nothing)."""
     emulator.users.create(emulator.namespace_named("dev"), "alice")
     emulator.save_snapshot("snap")
     emulator.faults.add({"status": 500, "path": "/never"}, None)
+    emulator.run_controls.add_failure(FailureSpec(workflow="no such workflow"), None)
     return emulator
 
 
@@ -1439,27 +1454,15 @@ def test_coverage_summary_is_consistent(coverage: dict[str, Any]) -> None:
         }
 
 
-# What runs workflows (events, logs, analytics) comes with its own issue; everything else is served.
-NOT_YET_SERVED = {
-    "delete-logs-for-a-user",
-    "get-workflow-analytics",
-    "get-workflow-logs",
-    "get-workflow-errors",
-    "rerun-workfow",
-    "list-events",
-    "run-event",
-    "run-workflow",
-}
-
-
 @pytest.mark.parametrize("version", ["2023-01", "2023-06", "2023-12", "2024-03"])
-def test_coverage_serves_every_operation_but_runs(coverage: dict[str, Any], version: str) -> None:
+def test_coverage_serves_every_operation(coverage: dict[str, Any], version: str) -> None:
     operations = coverage["versions"][version]
-    served = {op["operationId"] for op in operations if op["served"]}
-    assert served == {op["operationId"] for op in operations} - NOT_YET_SERVED
+    assert [op for op in operations if not op["served"]] == []
+    assert coverage["summary"][version] == {"served": len(operations), "total": len(operations)}
 
 
 SHOPIFY_SYNC = "64108e3c3cac1228833b4944"  # "Sync New Customers to Shopify": 2 versions with the same fields
+SHOPIFY_WEBHOOK = "Fulfill Shopify Order from Webhook"
 
 
 def coverage_call(emulator: Emulator, op: dict[str, Any], i: int) -> tuple[str, dict[str, str], Any]:
@@ -1469,17 +1472,19 @@ def coverage_call(emulator: Emulator, op: dict[str, Any], i: int) -> tuple[str, 
     user = emulator.users.create(dev, f"cov-{i}")
     integration = emulator.installs.integration("Shopify")
     plan = emulator.installs.plan(
-        dev, user.user_id, integration, [SHOPIFY_SYNC], {}, version=1, create_missing_credentials=True
+        dev, user.user_id, integration, [SHOPIFY_SYNC, SHOPIFY_WEBHOOK], {}, version=1, create_missing_credentials=True
     )
     emulator.installs.install(dev, user.user_id, plan)
     credential = emulator.credentials.create(dev, user.user_id, {"type": "klaviyo", "data": {"apiKey": "pk_1"}})
     started, _ = emulator.headless.start(dev, user.user_id, "Shopify", [SHOPIFY_SYNC], None)
+    (execution,) = emulator.runner.run_event(dev, user, "Customer Created", {"email": "a@example.com"})
     path = (
         op["path"]
         .replace("{userId}", user.user_id)
         .replace("{integrationId}", integration.integration_id)
         .replace("{workflowId}", SHOPIFY_SYNC)
         .replace("{credentialId}", credential.credential_id)
+        .replace("{executionId}", execution.execution_id)
         .replace("{app}", "hubspot" if op["operationId"] == "generate-oauth-link" else "shopify")
     )
     query = {"userId": user.user_id}
@@ -1493,6 +1498,8 @@ def coverage_call(emulator: Emulator, op: dict[str, Any], i: int) -> tuple[str, 
         "create-a-credential": {"credential": credential_body, "userId": user.user_id},
         "start-installation": {"userId": user.user_id, "integrationId": integration.integration_id},
         "complete-installation": {"installationId": started.installation_id, "data": []},
+        "run-event": {"event": "Customer Created", "userId": user.user_id, "data": {"email": "b@example.com"}},
+        "run-workflow": {"workflowName": "Fulfill Shopify Order from Webhook", "userId": user.user_id, "data": {}},
     }
     if op["operationId"] == "generate-oauth-link":
         query["app"] = "hubspot"

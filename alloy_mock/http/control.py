@@ -79,6 +79,7 @@ async def reset(request: Request) -> Response:
     em.reset(namespace)
     if namespace is None:  # a full reset also clears the test controls
         em.faults.clear()
+        em.run_controls.clear()
         em.journal.clear()
         em.clock.reset()
     return ok({"reset": namespace.id if namespace else "all"})

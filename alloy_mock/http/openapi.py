@@ -111,6 +111,40 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None, list[str]]] = [
         None,
         ["user", "integration", "namespace"],
     ),
+    ("get", "/_mock/run-failures", "List the run-failure rules", None, []),
+    (
+        "post",
+        "/_mock/run-failures",
+        "Make the next `times` runs (null: every run) of a workflow (or any) for a user (or anyone) fail at a block",
+        {
+            "namespace": "dev",
+            "workflow": "Sync New Customers to Shopify",
+            "user": "alice@example.com",
+            "block": "shopify",
+            "message": "The customer failed to create due to an invalid Id",
+            "times": 1,
+        },
+        [],
+    ),
+    ("delete", "/_mock/run-failures", "Clear every run-failure rule", None, []),
+    ("delete", "/_mock/run-failures/{rule_id}", "Clear one run-failure rule", None, []),
+    ("get", "/_mock/block-outputs", "List the block-output stubs", None, []),
+    (
+        "post",
+        "/_mock/block-outputs",
+        "Make a block of a workflow return `output` in runs (for a user, or anyone) instead of the sample",
+        {"workflow": "Sync New Customers to Shopify", "block": "shopify", "output": {"id": 42, "email": "a@b.c"}},
+        [],
+    ),
+    ("delete", "/_mock/block-outputs", "Clear every block-output stub", None, []),
+    ("delete", "/_mock/block-outputs/{rule_id}", "Clear one block-output stub", None, []),
+    (
+        "post",
+        "/_mock/executions/wait",
+        "Wait until the executions recorded so far have finished (with --run-latency)",
+        {"namespace": "dev", "user": "alice@example.com", "timeoutMs": 5000},
+        [],
+    ),
     ("get", "/_mock/coverage", "Every vendor operation per API version, and whether it is served", None, []),
     ("get", "/_mock/openapi.json", "This document", None, []),
 ]
@@ -131,7 +165,7 @@ def control_openapi() -> dict[str, Any]:
         }
         parameters = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in ("name", "fault_id")
+            for name in ("name", "fault_id", "rule_id")
             if "{" + name + "}" in path
         ]
         parameters += [

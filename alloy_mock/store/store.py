@@ -11,6 +11,7 @@ under concurrent requests. `await store.durable()` waits until every change made
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 import time
@@ -105,6 +106,21 @@ class Collection:
             return []
         found = [self.get(key) for key in keys]
         return [doc for doc in found if doc is not None]
+
+    def page_where(self, field: str, value: Any, offset: int, limit: int, newest_first: bool = False) -> list[Doc]:
+        """`limit` documents of a group after skipping `offset`, oldest or newest first: the cost is that of
+        the page (and the pages before it), never of the whole group."""
+        keys = self._groups[field].get(value)
+        if not keys:
+            return []
+        ordered = reversed(keys) if newest_first else iter(keys)
+        found = [self.get(key) for key in itertools.islice(ordered, offset, offset + limit)]
+        return [doc for doc in found if doc is not None]
+
+    def first_where(self, field: str, value: Any) -> str | None:
+        """The key of the oldest document of a group, if any."""
+        keys = self._groups[field].get(value)
+        return next(iter(keys), None) if keys else None
 
     def count_where(self, field: str, value: Any) -> int:
         """How many documents have the grouped `field` equal to `value`."""

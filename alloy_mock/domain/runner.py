@@ -1,0 +1,261 @@
+"""Running workflows: a custom event or a webhook call runs a user's installed, active workflows block by block.
+
+Each block of the workflow records a result in order. The trigger's output is the payload (`{"body": data}`,
+as the vendor's logs show it); an app block's output is a deterministic sample (domain/samples.py) unless a
+test stubbed it. A run fails at a block when a test asks for it (a run-failure rule, or the payload marker
+`"__alloy_mock": {"failAt": <block id, name or app>, "message": ...}`), or when the credential the install
+uses for that app has been deleted. Times come from the emulator's clock.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+
+from ..auth import Namespace
+from ..catalogue import Block, Catalogue, Workflow
+from ..clock import Clock, iso_time
+from .credentials import Credentials
+from .errors import InvalidInput
+from .executions import Execution, ExecutionError, Executions
+from .installs import Installs, WorkflowInstall
+from .samples import Seed, sample_output
+from .users import User
+
+MARKER = "__alloy_mock"
+MAX_EVENT_NAME = 200
+NANOID_LENGTH = 21
+
+
+class RunOverrides(Protocol):
+    """What tests set through the control API (control/run_rules.py implements it)."""
+
+    def failure(self, namespace: str, workflow: Workflow, user_id: str, username: str) -> tuple[str | None, str] | None:
+        """(block reference, message) if this run is to fail; None otherwise."""
+
+    def output(
+        self, namespace: str, workflow: Workflow, block: Block, user_id: str, username: str
+    ) -> dict[str, Any] | None:
+        """The stubbed output of `block` in this run, if any."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    block: str | None  # a block id, name or app type; None: the first app block
+    message: str
+
+
+def payload(value: Any, name: str = "data") -> dict[str, Any]:
+    """A run's `data`: an object, or a string holding one (the vendor's contract types it as a JSON string)."""
+    if value is None:
+        raise InvalidInput(f"{name} is required")
+    if isinstance(value, str):
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            raise InvalidInput(f"{name} must be an object, or a string holding a JSON object") from None
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{name} must be an object, or a string holding a JSON object")
+    return value
+
+
+def _marker_failure(data: dict[str, Any]) -> Failure | None:
+    """The failure asked for by the payload marker (removed from the data it comes with)."""
+    marker = data.pop(MARKER, None)
+    if marker is None:
+        return None
+    if not isinstance(marker, dict) or set(marker) - {"failAt", "message"}:
+        raise InvalidInput(f'data.{MARKER} must be {{"failAt": <block id, name or app>, "message": <text>}}')
+    block, message = marker.get("failAt"), marker.get("message", "Emulated failure (payload marker)")
+    if (block is not None and not isinstance(block, str)) or not isinstance(message, str) or not message:
+        raise InvalidInput(f"data.{MARKER}.failAt and .message must be strings")
+    return Failure(block, message)
+
+
+def _fails_here(failure: Failure | None, block: Block, first_app: Block | None) -> bool:
+    if failure is None:
+        return False
+    if failure.block is None:
+        return block is first_app
+    ref = failure.block
+    return ref in (block.id, block.name, block.type) or ref.casefold() == block.name.casefold()
+
+
+def _names_a_block(failure: Failure, workflow: Workflow) -> bool:
+    return failure.block is None or any(_fails_here(failure, block, None) for block in workflow.blocks)
+
+
+class Runner:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        installs: Installs,
+        credentials: Credentials,
+        executions: Executions,
+        clock: Clock,
+        overrides: RunOverrides,
+        latency_ms: int = 0,
+        strict: bool = False,
+    ) -> None:
+        self._catalogue = catalogue
+        self._installs = installs
+        self._credentials = credentials
+        self._executions = executions
+        self._clock = clock
+        self._overrides = overrides
+        self.latency_ms = latency_ms
+        self.strict = strict
+
+    def run_event(self, namespace: Namespace, user: User, event: Any, data: Any) -> list[Execution]:
+        """Run every installed, active workflow of the user that starts with custom event `event`.
+
+        An unknown event, or one no active workflow of the user starts with, runs nothing (the vendor still
+        answers 200); in strict mode both are InvalidInput.
+        """
+        if not isinstance(event, str) or not event.strip():
+            raise InvalidInput("event is required (the name of a custom event)")
+        if len(event) > MAX_EVENT_NAME:
+            raise InvalidInput(f"event must be at most {MAX_EVENT_NAME} characters")
+        body = payload(data)
+        if self.strict and self._catalogue.find_event(event) is None:
+            known = ", ".join(e.name for e in self._catalogue.events)
+            raise InvalidInput(f"Unknown event {event!r} (the account's custom events: {known})")
+        runs = []
+        for workflow in self._catalogue.workflows_for_event(event):
+            install = self._installs.get(namespace, user.user_id, workflow.workflow_id)
+            if install is not None and install.active:
+                runs.append(self._run(namespace, user, workflow, install, dict(body)))
+        if not runs and self.strict:
+            raise InvalidInput(f"No installed, active workflow of this user starts with the event {event!r}")
+        return runs
+
+    def run_webhook(self, namespace: Namespace, user: User, ref: str, data: Any) -> Execution:
+        """Run one webhook-triggered workflow the user has installed and activated."""
+        body = payload(data)
+        workflow = self._installs.workflow(ref, prefer=self._installs.for_user(namespace, user.user_id))
+        trigger = workflow.trigger
+        if trigger.type == "customEvent":
+            raise InvalidInput(
+                f"{workflow.name!r} starts with the custom event {trigger.event!r}: run it with POST /run/event"
+            )
+        if trigger.type != "webhook":
+            raise InvalidInput(f"{workflow.name!r} runs on a schedule, not from a webhook")
+        return self._run(namespace, user, workflow, self._runnable(namespace, user, workflow), body)
+
+    def rerun(self, namespace: Namespace, user: User, workflow_ref: str, execution_id: str) -> Execution:
+        """A new execution with the same input as a stored one."""
+        workflow = self._installs.workflow(workflow_ref)
+        stored = self._executions.get(namespace, execution_id, workflow.workflow_id, user.user_id)
+        entry = orjson.loads(stored["body"])
+        data = entry["inputs"][0]["data"] if entry.get("inputs") else {}
+        install = self._runnable(namespace, user, workflow)
+        return self._run(namespace, user, workflow, install, dict(data), rerun_of=execution_id)
+
+    def _runnable(self, namespace: Namespace, user: User, workflow: Workflow) -> WorkflowInstall:
+        install = self._installs.get(namespace, user.user_id, workflow.workflow_id)
+        if install is None:
+            raise InvalidInput(f"{workflow.name!r} is not installed for this user")
+        if not install.active:
+            raise InvalidInput(f"{workflow.name!r} is installed but not active for this user (activate it first)")
+        return install
+
+    def _failure(self, namespace: Namespace, user: User, workflow: Workflow, data: dict[str, Any]) -> Failure | None:
+        marked = _marker_failure(data)
+        if marked is not None:
+            return marked if _names_a_block(marked, workflow) else None
+        ruled = self._overrides.failure(namespace.id, workflow, user.user_id, user.username)
+        return None if ruled is None else Failure(*ruled)
+
+    def _run(
+        self,
+        namespace: Namespace,
+        user: User,
+        workflow: Workflow,
+        install: WorkflowInstall,
+        data: dict[str, Any],
+        rerun_of: str | None = None,
+    ) -> Execution:
+        failure = self._failure(namespace, user, workflow, data)
+        blocks = workflow.blocks
+        apps = set(workflow.apps)
+        # Where a failure without a block fails: the first app block, else the last block.
+        first_app = next((b for b in blocks[1:] if b.type.removesuffix("Trigger") in apps), blocks[-1])
+        seed = Seed(workflow.workflow_id, install.installed_version, data)
+        durations = [seed.number(2, 40, salt=index) / 1000 for index in range(len(blocks))]
+        if self.latency_ms:  # the run takes the time asked for, spread over its blocks
+            scale = (self.latency_ms / 1000) / sum(durations)
+            durations = [d * scale for d in durations]
+        now = self._clock.now()
+        at = now
+        results: list[dict[str, Any]] = []
+        inputs: list[dict[str, Any]] = []
+        error: ExecutionError | None = None
+        previous: Mapping[str, Any] = data
+        for index, block in enumerate(blocks):
+            started, at = at, at + durations[index]
+            result: dict[str, Any] = {"blockId": block.id, "startedAt": iso_time(started), "stoppedAt": iso_time(at)}
+            inputs.append({"blockId": block.id, "data": dict(previous) if index else data})
+            message = None
+            if index and _fails_here(failure, block, first_app):
+                assert failure is not None
+                message = failure.message
+            elif index:
+                message = self._missing_credential(namespace, user, install, block)
+            if message is not None:
+                result.update(data=[], error={"message": message})
+                results.append(result)
+                error = ExecutionError(block.type, block.id, message, at)
+                break
+            if index == 0:
+                output: dict[str, Any] = {"body": data}
+            else:
+                stub = self._overrides.output(namespace.id, workflow, block, user.user_id, user.username)
+                values = install.values.get(block.id, {})
+                output = (
+                    stub
+                    if stub is not None
+                    else sample_output(block.type, workflow.workflow_id, block.id, values, previous)
+                )
+            result["data"] = [[{"json": output, "id": str(uuid.uuid4())}]]
+            results.append(result)
+            previous = output.get("body", output) if index == 0 else output
+        execution_id = secrets.token_urlsafe(16)[:NANOID_LENGTH]
+        entry = {
+            "executionId": execution_id,
+            "startedAt": iso_time(now),
+            "stoppedAt": iso_time(at),
+            "finished": True,
+            "results": results,
+            "inputs": inputs,
+        }
+        execution = Execution(
+            execution_id,
+            workflow.workflow_id,
+            user.user_id,
+            now,
+            at if self.latency_ms else now,
+            entry,
+            error,
+            app_actions=len(results) - 1,
+            execution_uuid=f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" if rerun_of is not None else None,
+            rerun_of=rerun_of,
+        )
+        self._executions.record(namespace, execution)
+        return execution
+
+    def _missing_credential(
+        self, namespace: Namespace, user: User, install: WorkflowInstall, block: Block
+    ) -> str | None:
+        """The error of a block whose app credential the install no longer has (deleted since the install)."""
+        app = block.type.removesuffix("Trigger")
+        if self._catalogue.credential_metadata(app) is None:
+            return None
+        credential_id = install.credential_ids.get(app)
+        if credential_id is not None and self._credentials.find(namespace, user.user_id, credential_id) is not None:
+            return None
+        return f"No {app} credential: the credential this installation uses ({credential_id or 'none'}) was deleted"
