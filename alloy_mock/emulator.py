@@ -36,7 +36,7 @@ COLLECTIONS: dict[str, Indexes] = {
     install_docs.INTEGRATION_COLLECTION: install_docs.INTEGRATION_INDEXES,
     headless_docs.COLLECTION: headless_docs.INDEXES,
     execution_docs.COLLECTION: execution_docs.INDEXES,
-    execution_docs.STATS_COLLECTION: execution_docs.STATS_INDEXES,
+    execution_docs.TRIMMED_COLLECTION: execution_docs.TRIMMED_INDEXES,
 }
 # The collections whose documents belong to one user, and go when that user is deleted.
 OWNED_BY_USER = (

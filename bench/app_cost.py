@@ -45,7 +45,9 @@ AUTH = (b"authorization", b"Bearer alloy-mock-dev-key")
 App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
-def scope(method: str, path: str, body: bytes) -> dict[str, Any]:
+def scope(method: str, target: str, body: bytes) -> dict[str, Any]:
+    """The ASGI scope uvicorn would build for `method` `target` (a path, with an optional ?query)."""
+    path, _, query = target.partition("?")
     headers = [(b"host", b"127.0.0.1:8000"), AUTH, (b"user-agent", b"wrk")]
     if body:
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -60,7 +62,7 @@ def scope(method: str, path: str, body: bytes) -> dict[str, Any]:
         "root_path": "",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "headers": headers,
         "state": {},
     }

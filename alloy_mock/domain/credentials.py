@@ -161,7 +161,7 @@ class Credentials:
         return [c for c in self.list_for(namespace, user_id) if c.type == app]
 
     def find(self, namespace: Namespace, user_id: str, credential_id: str) -> Credential | None:
-        doc = self._credentials(namespace).get(credential_id)
+        doc = self._credentials(namespace).view(credential_id)
         return Credential.from_doc(doc) if doc is not None and doc["userId"] == user_id else None
 
     def delete(self, namespace: Namespace, user_id: str, credential_id: str) -> None:

@@ -5,9 +5,10 @@ Each execution is one document in the namespace's `executions` collection, index
 list of errors costs what it returns, however many executions are stored. The log entry itself is kept as
 the JSON text the API sends (`body`), so reading a page re-renders nothing.
 
-Analytics are counters kept per workflow and per (workflow, user), updated as runs are recorded: lifetime
-totals, not a recount. Retention trims the oldest executions of a (workflow, user) past a bound; it leaves
-the totals alone. Deleting a user's logs removes their executions and their share of the totals.
+Analytics are read from the store's indexes (counts per workflow and per failed workflow, and a kept sum of
+block runs), never recounted. Retention trims the oldest executions of a (workflow, user) past a bound and
+adds what it trims to that pair's `execution_trimmed` totals, so analytics stay lifetime totals. Deleting a
+user's logs removes their executions and their trimmed totals: their whole share of the analytics.
 """
 
 from __future__ import annotations
@@ -24,9 +25,15 @@ from ..store import Collection, Indexes, Store
 from .errors import NotFound
 
 COLLECTION = "executions"
-INDEXES = Indexes(grouped=("workflowId", "userId", "owner", "failedWorkflowId", "failedOwner"))
-STATS_COLLECTION = "execution_stats"
-STATS_INDEXES = Indexes(grouped=("userId",))
+INDEXES = Indexes(
+    grouped=("workflowId", "userId", "owner", "failedWorkflowId", "failedOwner"),
+    sums=(("workflowId", "appActions"),),
+)
+TRIMMED_COLLECTION = "execution_trimmed"
+TRIMMED_INDEXES = Indexes(
+    grouped=("userId", "workflowId"),
+    sums=(("workflowId", "runs"), ("workflowId", "appActions"), ("workflowId", "errors")),
+)
 EXECUTION_NOT_FOUND = "Execution not found"
 DEFAULT_RETENTION = 10_000  # executions kept per workflow and user
 
@@ -75,8 +82,8 @@ class Executions:
     def _executions(self, namespace: Namespace) -> Collection:
         return self._store.collection(namespace.id, COLLECTION)
 
-    def _stats(self, namespace: Namespace) -> Collection:
-        return self._store.collection(namespace.id, STATS_COLLECTION)
+    def _trimmed(self, namespace: Namespace) -> Collection:
+        return self._store.collection(namespace.id, TRIMMED_COLLECTION)
 
     # -- writing --------------------------------------------------------------------------------------
 
@@ -108,54 +115,40 @@ class Executions:
         executions = self._executions(namespace)
         with self._store.transaction():
             executions.insert(execution.execution_id, doc)
-            errors = 0 if execution.error is None else 1
-            self._count(namespace, f"wf:{execution.workflow_id}", None, execution, errors)
-            self._count(namespace, f"wu:{owner}", execution.user_id, execution, errors)
             for key in ((namespace.id, execution.user_id), (namespace.id, None)):
                 self._finishing[key] = max(self._finishing.get(key, 0.0), execution.finishes_at)
             while executions.count_where("owner", owner) > self.retention:
                 oldest = executions.first_where("owner", owner)
-                if oldest is None:
+                trimmed = None if oldest is None else executions.delete(oldest)
+                if trimmed is None:
                     break
-                executions.delete(oldest)
+                self._keep_totals(namespace, trimmed)
 
-    def _count(self, namespace: Namespace, key: str, user_id: str | None, execution: Execution, errors: int) -> None:
-        stats = self._stats(namespace)
-        found = stats.get(key)
+    def _keep_totals(self, namespace: Namespace, trimmed: Mapping[str, Any]) -> None:
+        """Add a trimmed execution to its (workflow, user) totals, which analytics still count."""
+        totals = self._trimmed(namespace)
+        key = trimmed["owner"]
+        found = totals.view(key)
+        errors = 1 if "error" in trimmed else 0
         if found is None:
-            doc: dict[str, Any] = {"workflowId": execution.workflow_id, "runs": 1, "appActions": 0, "errors": 0}
-            if user_id is not None:
-                doc["userId"] = user_id
-            doc["appActions"] = execution.app_actions
-            doc["errors"] = errors
-            stats.insert(key, doc)
-        else:
-            stats.update(
-                key,
-                {
-                    "runs": found["runs"] + 1,
-                    "appActions": found["appActions"] + execution.app_actions,
-                    "errors": found["errors"] + errors,
-                },
-            )
+            doc = {"workflowId": trimmed["workflowId"], "userId": trimmed["userId"], "runs": 0, "appActions": 0}
+            totals.insert(key, {**doc, "errors": 0})
+            found = totals.view(key)
+            assert found is not None
+        totals.update(
+            key,
+            {
+                "runs": found["runs"] + 1,
+                "appActions": found["appActions"] + trimmed["appActions"],
+                "errors": found["errors"] + errors,
+            },
+        )
 
     def delete_for_user(self, namespace: Namespace, user_id: str) -> int:
         """Remove every execution of a user and their share of the analytics; how many executions went."""
-        stats = self._stats(namespace)
         with self._store.transaction():
             removed = len(self._executions(namespace).delete_where("userId", user_id))
-            for share in stats.delete_where("userId", user_id):
-                key = f"wf:{share['workflowId']}"
-                total = stats.get(key)
-                if total is not None:
-                    stats.update(
-                        key,
-                        {
-                            "runs": total["runs"] - share["runs"],
-                            "appActions": total["appActions"] - share["appActions"],
-                            "errors": total["errors"] - share["errors"],
-                        },
-                    )
+            self._trimmed(namespace).delete_where("userId", user_id)
         return removed
 
     # -- reading --------------------------------------------------------------------------------------
@@ -210,10 +203,16 @@ class Executions:
         ]
 
     def analytics(self, namespace: Namespace, workflow_id: str) -> Analytics:
-        found = self._stats(namespace).get(f"wf:{workflow_id}")
-        if found is None:
-            return Analytics(0, 0, 0)
-        return Analytics(found["runs"], found["appActions"], found["errors"])
+        """Lifetime totals over the namespace's users: what is stored, plus what retention trimmed."""
+        executions, trimmed = self._executions(namespace), self._trimmed(namespace)
+        runs = executions.count_where("workflowId", workflow_id) + trimmed.sum_where("workflowId", workflow_id, "runs")
+        actions = executions.sum_where("workflowId", workflow_id, "appActions") + trimmed.sum_where(
+            "workflowId", workflow_id, "appActions"
+        )
+        errors = executions.count_where("failedWorkflowId", workflow_id) + trimmed.sum_where(
+            "workflowId", workflow_id, "errors"
+        )
+        return Analytics(int(runs), int(actions), int(errors))
 
     def get(self, namespace: Namespace, execution_id: str, workflow_id: str, user_id: str | None) -> dict[str, Any]:
         """A stored execution of this workflow (and user, if given); NotFound otherwise."""

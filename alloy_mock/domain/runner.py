@@ -10,7 +10,6 @@ uses for that app has been deleted. Times come from the emulator's clock.
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -20,6 +19,7 @@ import orjson
 from ..auth import Namespace
 from ..catalogue import Block, Catalogue, Workflow
 from ..clock import Clock, iso_time
+from ..ids import new_nanoid, new_uuid
 from .credentials import Credentials
 from .errors import InvalidInput
 from .executions import Execution, ExecutionError, Executions
@@ -29,7 +29,6 @@ from .users import User
 
 MARKER = "__alloy_mock"
 MAX_EVENT_NAME = 200
-NANOID_LENGTH = 21
 
 
 class RunOverrides(Protocol):
@@ -110,6 +109,20 @@ class Runner:
         self._overrides = overrides
         self.latency_ms = latency_ms
         self.strict = strict
+        self._durations: dict[str, list[float]] = {}
+
+    def durations(self, workflow: Workflow) -> list[float]:
+        """Seconds each block of a run takes: a few milliseconds each, fixed per block (so that a frozen
+        clock gives the same times every run), or --run-latency spread over the blocks."""
+        found = self._durations.get(workflow.workflow_id)
+        if found is None:
+            seed = Seed(workflow.workflow_id)
+            found = [seed.number(2, 40, salt=index) / 1000 for index in range(len(workflow.blocks))]
+            if self.latency_ms:
+                scale = (self.latency_ms / 1000) / sum(found)
+                found = [d * scale for d in found]
+            self._durations[workflow.workflow_id] = found
+        return found
 
     def run_event(self, namespace: Namespace, user: User, event: Any, data: Any) -> list[Execution]:
         """Run every installed, active workflow of the user that starts with custom event `event`.
@@ -125,11 +138,12 @@ class Runner:
         if self.strict and self._catalogue.find_event(event) is None:
             known = ", ".join(e.name for e in self._catalogue.events)
             raise InvalidInput(f"Unknown event {event!r} (the account's custom events: {known})")
+        triggered = self._catalogue.workflows_for_event(event)
         runs = []
-        for workflow in self._catalogue.workflows_for_event(event):
-            install = self._installs.get(namespace, user.user_id, workflow.workflow_id)
-            if install is not None and install.active:
-                runs.append(self._run(namespace, user, workflow, install, dict(body)))
+        for install in self._installs.active_among(namespace, user.user_id, triggered):
+            workflow = self._catalogue.find_workflow(install.workflow_id)
+            assert workflow is not None
+            runs.append(self._run(namespace, user, workflow[1], install, dict(body)))
         if not runs and self.strict:
             raise InvalidInput(f"No installed, active workflow of this user starts with the event {event!r}")
         return runs
@@ -185,20 +199,18 @@ class Runner:
         apps = set(workflow.apps)
         # Where a failure without a block fails: the first app block, else the last block.
         first_app = next((b for b in blocks[1:] if b.type.removesuffix("Trigger") in apps), blocks[-1])
-        seed = Seed(workflow.workflow_id, install.installed_version, data)
-        durations = [seed.number(2, 40, salt=index) / 1000 for index in range(len(blocks))]
-        if self.latency_ms:  # the run takes the time asked for, spread over its blocks
-            scale = (self.latency_ms / 1000) / sum(durations)
-            durations = [d * scale for d in durations]
+        durations = self.durations(workflow)
         now = self._clock.now()
         at = now
+        stamp = first_stamp = iso_time(now)
         results: list[dict[str, Any]] = []
         inputs: list[dict[str, Any]] = []
         error: ExecutionError | None = None
         previous: Mapping[str, Any] = data
         for index, block in enumerate(blocks):
-            started, at = at, at + durations[index]
-            result: dict[str, Any] = {"blockId": block.id, "startedAt": iso_time(started), "stoppedAt": iso_time(at)}
+            at += durations[index]
+            started, stamp = stamp, iso_time(at)
+            result: dict[str, Any] = {"blockId": block.id, "startedAt": started, "stoppedAt": stamp}
             inputs.append({"blockId": block.id, "data": dict(previous) if index else data})
             message = None
             if index and _fails_here(failure, block, first_app):
@@ -221,14 +233,14 @@ class Runner:
                     if stub is not None
                     else sample_output(block.type, workflow.workflow_id, block.id, values, previous)
                 )
-            result["data"] = [[{"json": output, "id": str(uuid.uuid4())}]]
+            result["data"] = [[{"json": output, "id": new_uuid()}]]
             results.append(result)
             previous = output.get("body", output) if index == 0 else output
-        execution_id = secrets.token_urlsafe(16)[:NANOID_LENGTH]
+        execution_id = new_nanoid()
         entry = {
             "executionId": execution_id,
-            "startedAt": iso_time(now),
-            "stoppedAt": iso_time(at),
+            "startedAt": first_stamp,
+            "stoppedAt": stamp,
             "finished": True,
             "results": results,
             "inputs": inputs,

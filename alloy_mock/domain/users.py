@@ -158,12 +158,12 @@ class Users:
     def find(self, namespace: Namespace, id_or_username: str) -> User | None:
         """A user by id, or else by username (the vendor accepts either wherever a userId goes)."""
         users = self._users(namespace)
-        doc = users.get(id_or_username) or users.find("username", id_or_username)
+        doc = users.view(id_or_username) or users.find("username", id_or_username)
         return User.from_doc(doc) if doc is not None else None
 
     def by_id(self, namespace: Namespace, user_id: str) -> User | None:
         """A user by id only (for references the emulator itself stored)."""
-        doc = self._users(namespace).get(user_id)
+        doc = self._users(namespace).view(user_id)
         return User.from_doc(doc) if doc is not None else None
 
     def get(self, namespace: Namespace, id_or_username: str) -> User:

@@ -67,6 +67,9 @@ class Indexes:
 
     unique: tuple[str, ...] = ()
     grouped: tuple[str, ...] = ()
+    # (grouped field, numeric field): the sum of the numeric field over each group, kept as documents
+    # come and go (e.g. the block runs of a workflow's executions), so a total is never a recount.
+    sums: tuple[tuple[str, str], ...] = ()
 
 
 NO_INDEXES = Indexes()
@@ -81,6 +84,7 @@ class Collection:
         self._indexes: dict[str, dict[Any, str]] = {name: {} for name in indexes.unique}
         # An ordered set of keys per value: a dict whose values are unused.
         self._groups: dict[str, dict[Any, dict[str, None]]] = {name: {} for name in indexes.grouped}
+        self._sums: dict[tuple[str, str], dict[Any, float]] = {pair: {} for pair in indexes.sums}
         for key, doc in table.raw_items():
             self._index(key, doc)
 
@@ -90,10 +94,14 @@ class Collection:
     def get(self, key: str) -> Doc | None:
         return self._table.get_doc(key)
 
-    def find(self, field: str, value: Any) -> Doc | None:
-        """The document whose unique `field` equals `value`, if any."""
+    def view(self, key: str) -> Mapping[str, Any] | None:
+        """The stored document itself, not a copy: cheaper on hot read paths, and never to be changed."""
+        return self._table.view_doc(key)
+
+    def find(self, field: str, value: Any) -> Mapping[str, Any] | None:
+        """The document whose unique `field` equals `value`, if any: the stored one, not a copy (see view())."""
         key = self._indexes[field].get(value)
-        return None if key is None else self.get(key)
+        return None if key is None else self.view(key)
 
     def all(self) -> list[Doc]:
         """Every document, in insertion order."""
@@ -121,6 +129,10 @@ class Collection:
         """The key of the oldest document of a group, if any."""
         keys = self._groups[field].get(value)
         return next(iter(keys), None) if keys else None
+
+    def sum_where(self, field: str, value: Any, summed: str) -> float:
+        """The sum of `summed` over the documents whose grouped `field` equals `value` (kept, not counted)."""
+        return self._sums[(field, summed)].get(value, 0)
 
     def count_where(self, field: str, value: Any) -> int:
         """How many documents have the grouped `field` equal to `value`."""
@@ -205,6 +217,10 @@ class Collection:
             value = doc.get(name)
             if value is not None:
                 groups.setdefault(value, {})[key] = None
+        for (name, summed), totals in self._sums.items():
+            value = doc.get(name)
+            if value is not None:
+                totals[value] = totals.get(value, 0) + doc.get(summed, 0)
 
     def _unindex(self, key: str, doc: Mapping[str, Any]) -> None:
         for name, index in self._indexes.items():
@@ -218,6 +234,10 @@ class Collection:
                 members.pop(key, None)
                 if not members:
                     del groups[value]
+        for (name, summed), totals in self._sums.items():
+            value = doc.get(name)
+            if value is not None and value in totals:
+                totals[value] -= doc.get(summed, 0)
 
 
 class _Reaper:
