@@ -164,6 +164,11 @@ class Credentials:
         doc = self._credentials(namespace).view(credential_id)
         return Credential.from_doc(doc) if doc is not None and doc["userId"] == user_id else None
 
+    def exists(self, namespace: Namespace, user_id: str, credential_id: str) -> bool:
+        """Whether the user still has this credential (checked on every run of a block that needs one)."""
+        doc = self._credentials(namespace).view(credential_id)
+        return doc is not None and doc["userId"] == user_id
+
     def delete(self, namespace: Namespace, user_id: str, credential_id: str) -> None:
         """Remove one of the user's credentials. Installs that use it keep its id (the vendor allows this)."""
         if self.find(namespace, user_id, credential_id) is None:
