@@ -68,8 +68,8 @@ per version groups them. Generated from the emulator's own route tables, so it l
 
 - `operationId` is the vendor's (in `x-vendor-operation-id`) with the version appended, as operationIds must \
 be unique in a document.
-- An alias (`x-alias-of`: the vendor's operationId; operationId suffixed `-alias`) is a route the vendor's \
-SDKs do not call in that version, answered as that operation is (e.g. `/user/{userId}/token`).
+- An alias (`x-alias-of`: the vendor's operationId; operationId suffixed `-alias`, then `-alias-2`...) is a \
+route the vendor's SDKs do not call in that version, answered as that operation is (`/user/{userId}/token`).
 - Where one path means different things per method, its parameter is named after both (`appOrCredentialId`).
 - Every success is a 200 with a JSON body; every error is JSON `{"message": "..."}`. Trailing and repeated \
 slashes are tolerated, HEAD is answered wherever GET is, and unknown query parameters (and body keys, but \
@@ -90,6 +90,7 @@ class ServedOperation:
     operation_id: str
     template: str  # the coverage path (without version) whose form it serves
     alias: bool
+    document_id: str  # its operationId in the document, unique
 
     @property
     def doc(self) -> OperationDoc:
@@ -129,21 +130,28 @@ def served_operations(routes: Iterable[MethodRoute]) -> list[ServedOperation]:
         if found is not None:
             by_handler.setdefault(handler, set()).add(found)
     served: list[ServedOperation] = []
+    aliases: dict[str, int] = {}  # how many aliases of an operation in a version so far
     problems = []
     for entry, version, method, handler in _methods(routes):
         found = listed.get((version, method, _shape(entry.path)))
         if found is not None:
-            served.append(ServedOperation(version, entry, method, *found, alias=False))
+            served.append(ServedOperation(version, entry, method, *found, False, f"{found[0]}-{version}"))
             continue
         primaries = sorted(by_handler.get(handler, ()))
-        if len({operation_id for operation_id, _ in primaries}) != 1:
+        candidates = sorted({operation_id for operation_id, _ in primaries})
+        if len(candidates) != 1:
+            which = f" (its handler serves {', '.join(candidates)})" if candidates else ""
             problems.append(
-                f"{method} /{version}{entry.path} is served but is not a vendor operation: add it to "
+                f"{method} /{version}{entry.path} is served but is not a vendor operation{which}: add it to "
                 f"{COVERAGE_TABLE} (operationId, method, {{versions: path}}), then describe the operation in "
                 f"{DOCS_TABLE}"
             )
             continue
-        served.append(ServedOperation(version, entry, method, *primaries[0], alias=True))
+        operation_id, template = primaries[0]
+        document_id = f"{operation_id}-{version}-alias"
+        aliases[document_id] = count = aliases.get(document_id, 0) + 1
+        document_id += f"-{count}" if count > 1 else ""
+        served.append(ServedOperation(version, entry, method, operation_id, template, True, document_id))
     missing = sorted({op.operation_id for op in served} - set(OPERATION_DOCS))
     for operation_id in missing:
         where = ", ".join(
@@ -229,7 +237,7 @@ def _operation(op: ServedOperation, names: dict[str, str]) -> dict[str, Any]:
         for p in doc.query
     ]
     operation: dict[str, Any] = {
-        "operationId": f"{op.operation_id}-{op.version}" + ("-alias" if op.alias else ""),
+        "operationId": op.document_id,
         "summary": doc.summary,
         "tags": [op.version, doc.group],
     }
