@@ -207,26 +207,27 @@ def test_every_served_route_is_described() -> None:
         pytest.fail(problems, pytrace=False)
 
 
-def test_a_route_of_an_undescribed_operation_fails_naming_what_to_add() -> None:
-    events = route("/events", versions=("2023-12", "2024-03"), GET=_handler)
-    with pytest.raises(UndescribedRoute) as raised:
-        vendor_openapi([*VENDOR_ROUTES, events])
-    assert str(raised.value) == (
+UNDESCRIBED = [
+    (
+        route("/events", versions=("2023-12", "2024-03"), GET=_handler),
         "GET /2023-12/events, GET /2024-03/events: vendor operation 'list-events' is served but not described: "
         "add 'list-events': OperationDoc(summary, group, response schema, query=..., body=...) to "
-        "OPERATION_DOCS in alloy_mock/http/vendor_operations.py"
-    )
-
-
-def test_a_route_that_is_no_vendor_operation_fails_naming_what_to_add() -> None:
-    reports = route("/reports", versions=("2023-12",), GET=_handler)
-    with pytest.raises(UndescribedRoute) as raised:
-        vendor_openapi([*VENDOR_ROUTES, reports])
-    assert str(raised.value) == (
+        "OPERATION_DOCS in alloy_mock/http/vendor_operations.py",
+    ),
+    (
+        route("/reports", versions=("2023-12",), GET=_handler),
         "GET /2023-12/reports is served but is not a vendor operation: add it to OPERATIONS in "
         "alloy_mock/control/coverage.py (operationId, method, {versions: path}), then describe the operation "
-        "in OPERATION_DOCS in alloy_mock/http/vendor_operations.py"
-    )
+        "in OPERATION_DOCS in alloy_mock/http/vendor_operations.py",
+    ),
+]
+
+
+@pytest.mark.parametrize(("extra", "message"), UNDESCRIBED, ids=["undescribed-operation", "no-vendor-operation"])
+def test_an_undescribed_route_fails_naming_what_to_add(extra: Any, message: str) -> None:
+    with pytest.raises(UndescribedRoute) as raised:
+        vendor_openapi([*VENDOR_ROUTES, extra])
+    assert str(raised.value) == message
 
 
 def test_descriptions_are_for_served_operations_at_their_paths(document: dict[str, Any]) -> None:

@@ -53,7 +53,13 @@ class OperationDoc:
 
 
 # Route parameter ({user} in http/*.py routes) -> the vendor's name and what it accepts.
-ROUTE_PARAMETERS = {"user": "userId", "integration": "integrationId", "workflow": "workflowId", "app": "app"}
+ROUTE_PARAMETERS = {
+    "user": "userId",
+    "integration": "integrationId",
+    "workflow": "workflowId",
+    "credential": "credentialId",
+    "app": "app",
+}
 PATH_PARAMETERS = {
     "userId": "The user's userId, or their username (raw UTF-8 or percent-encoded)",
     "integrationId": "The integrationId, or the integration's name (`app`)",
@@ -63,16 +69,28 @@ PATH_PARAMETERS = {
 }
 
 USER_ID = Param("userId", "The user's userId or username", required=True)
-ACTING_USER = Param("userId", "The user's userId or username; required with an API key, not sent with a user token")
-ACTING_USER_FIELD: Schema = {
-    "type": "string",
-    "description": "The user's userId or username; required with an API key, not sent with a user token",
-}
+ACTING_USER_TEXT = "The user's userId or username; required with an API key, not sent with a user token"
+ACTING_USER = Param("userId", ACTING_USER_TEXT)
 SWITCH_BODY = request(
     {},
-    {"userId": ACTING_USER_FIELD, "workflowId": STRING, "workflowName": STRING},
+    {"userId": {"type": "string", "description": ACTING_USER_TEXT}, "workflowId": STRING, "workflowName": STRING},
     anyOf=[{"required": ["workflowId"]}, {"required": ["workflowName"]}],
 )
+NOT_INSTALLED = "400 The workflow is not installed for this user."
+
+
+def switch_doc(active: bool) -> OperationDoc:
+    """PUT /workflows/activate and /deactivate, which differ only in the state they set."""
+    return OperationDoc(
+        f"{'Activate' if active else 'Deactivate'} a user's installed workflow",
+        "Workflows",
+        closed({"activated": constant(active)}),
+        NOT_INSTALLED,
+        body=SWITCH_BODY,
+        user_token=True,
+    )
+
+
 OAUTH_QUERY = (
     Param("integrationId", "The integration the link is for, passed on to the consent page"),
     Param("redirectUri", "An http(s) URL (at most 2048 characters) the consent page sends the browser to afterwards"),
@@ -95,7 +113,7 @@ OAUTH_LINK = OperationDoc(
     "The link leads to the emulator's consent page, which stores a credential and redirects. The app's "
     "properties (e.g. `shopSubdomain`) may be added as further query parameters.",
     query=OAUTH_QUERY,
-    path_names={"credential": "app"},
+    path_names={"credential": "app"},  # the same route segment as a credentialId (2023-12 DELETE)
 )
 
 OPERATION_DOCS: dict[str, OperationDoc] = {
@@ -187,26 +205,12 @@ OPERATION_DOCS: dict[str, OperationDoc] = {
         "List the versions of a workflow the user installed",
         "Workflows",
         data(ref("WorkflowVersion")),
-        "400 The workflow is not installed for this user.",
+        NOT_INSTALLED,
         query=(ACTING_USER,),
         user_token=True,
     ),
-    "activate-a-workflow": OperationDoc(
-        "Activate a user's installed workflow",
-        "Workflows",
-        closed({"activated": constant(True)}),
-        "400 The workflow is not installed for this user.",
-        body=SWITCH_BODY,
-        user_token=True,
-    ),
-    "deactivate-a-workflow": OperationDoc(
-        "Deactivate a user's installed workflow",
-        "Workflows",
-        closed({"activated": constant(False)}),
-        "400 The workflow is not installed for this user.",
-        body=SWITCH_BODY,
-        user_token=True,
-    ),
+    "activate-a-workflow": switch_doc(active=True),
+    "deactivate-a-workflow": switch_doc(active=False),
     "upgrade-workflow": OperationDoc(
         "Upgrade a user's workflow to the latest version",
         "Workflows",
@@ -219,7 +223,7 @@ OPERATION_DOCS: dict[str, OperationDoc] = {
         "Uninstall a workflow for one user",
         "Workflows",
         closed({"deleted": constant(True)}),
-        "400 The workflow is not installed for this user.",
+        NOT_INSTALLED,
         query=(USER_ID,),
     ),
     "list-users-by-workflowid": OperationDoc(
@@ -248,7 +252,6 @@ OPERATION_DOCS: dict[str, OperationDoc] = {
         "Credentials",
         SUCCESS,
         "Installs that use it keep its id.",
-        path_names={"credential": "credentialId"},
     ),
     # 2024-03 moved it to /headless/oauthUrl, with the user and the app in the query.
     "generate-oauth-link": replace(
