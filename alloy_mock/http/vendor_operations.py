@@ -61,7 +61,7 @@ ROUTE_PARAMETERS = {
     "app": "app",
 }
 PATH_PARAMETERS = {
-    "userId": "The user's userId, or their username (raw UTF-8 or percent-encoded)",
+    "userId": "The user's userId, or their username",
     "integrationId": "The integrationId, or the integration's name (`app`)",
     "workflowId": "The parent workflow's workflowId, or its name",
     "credentialId": "The credentialId, from the user's credentials",
