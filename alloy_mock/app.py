@@ -32,6 +32,7 @@ from .http import (
     system,
     tokens,
     users,
+    vendor_openapi,
     workflows,
 )
 from .http.errors import EXCEPTION_HANDLERS
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, emulator: Emulator | None = Non
         VendorApi(VENDOR_ROUTES),
         routes=[
             *system.routes,
+            *vendor_openapi.routes,
             *pages.routes,
             *oauth.routes,
             Route("/_mock", control.index, methods=["GET"]),
