@@ -17,7 +17,7 @@ from ..catalogue import Catalogue, Integration, Workflow
 from ..clock import Clock
 from ..store import Collection, Indexes, Store
 from .credentials import Credentials
-from .errors import InvalidInput, NotFound
+from .errors import InvalidInput, NotFound, brief
 from .fields import Values, check_values
 
 COLLECTION = "installs"
@@ -164,7 +164,7 @@ class Installs:
             planned.append((workflow, at, check_values(workflow, at, values.get(workflow.workflow_id, {}))))
         stray = sorted(set(values) - {w.workflow_id for w in chosen})
         if stray:
-            raise InvalidInput(f"values name workflows that are not being installed: {', '.join(stray)}")
+            raise InvalidInput(f"values name workflows that are not being installed: {', '.join(map(brief, stray))}")
         apps = list(dict.fromkeys(app for workflow in chosen for app in workflow.apps))
         resolved = self.resolve_credentials(namespace, user_id, apps, credential_ids, create_missing_credentials)
         return InstallPlan(integration, planned, resolved)
@@ -179,7 +179,7 @@ class Installs:
         for ref in refs:
             match = next((w for w in integration.workflows if ref in (w.workflow_id, w.name)), None)
             if match is None:
-                raise InvalidInput(f"workflow {ref!r} is not part of the integration {integration.app!r}")
+                raise InvalidInput(f"workflow {brief(ref)!r} is not part of the integration {integration.app!r}")
             wanted[match.workflow_id] = None
         return [w for w in integration.workflows if w.workflow_id in wanted]
 
@@ -197,10 +197,11 @@ class Installs:
         app. A missing credential is an error, unless `create_missing` (test installs) makes an emulated one.
         """
         chosen: dict[str, str] = {}
+        missing: list[str] = []
         for credential_id in given or ():
             credential = self._credentials.find(namespace, user_id, credential_id)
             if credential is None:
-                raise InvalidInput(f"credentialIds: the user has no credential {credential_id!r}")
+                raise InvalidInput(f"credentialIds: the user has no credential {brief(credential_id)!r}")
             if credential.type not in apps:
                 raise InvalidInput(f"credentialIds: {credential_id} is a {credential.type} credential, not needed here")
             if credential.type in chosen:
@@ -215,9 +216,12 @@ class Installs:
             elif len(existing) > 1:
                 raise InvalidInput(f"The user has {len(existing)} {app} credentials: say which one in credentialIds")
             elif create_missing:
-                chosen[app] = self._credentials.create_emulated(namespace, user_id, app, {}).credential_id
+                missing.append(app)
             else:
                 raise InvalidInput(f"The user has no {app} credential: create one first (or authorize {app} by OAuth)")
+        # Created only once every app has passed, so that a refused installation writes nothing.
+        for app in missing:
+            chosen[app] = self._credentials.create_emulated(namespace, user_id, app, {}).credential_id
         return chosen
 
     # -- writes ---------------------------------------------------------------------------------------
