@@ -18,7 +18,6 @@ from .helpers import (
     POST_WEBHOOK,
     SALES_ORDER,
     SHOPIFY,
-    SLACK,
     SLACK_WORKFLOWS,
     SYNC_CUSTOMERS,
     assert_error,
@@ -355,6 +354,15 @@ def test_users_of_a_workflow(client: TestClient, make_user: MakeUser) -> None:
             ]
         },
     )
+
+
+def test_users_of_a_workflow_stay_oldest_first_when_an_install_changes(client: TestClient, make_user: MakeUser) -> None:
+    users = [make_user(f"u{i}@example.com") for i in range(3)]
+    for user in users:
+        control_install(client, user, "Slack", workflows=[POST_WEBHOOK])
+    assert_ok(switch(client, "deactivate", {"userId": users[0], "workflowId": POST_WEBHOOK}), {"activated": False})
+    data = assert_ok(client.get(f"{API}/workflows/{POST_WEBHOOK}/users", headers=DEV))["data"]
+    assert [(u["userId"], u["workflowActive"]) for u in data] == [(users[0], False), (users[1], True), (users[2], True)]
 
 
 def test_users_of_a_workflow_nobody_installed_is_404(client: TestClient, make_user: MakeUser) -> None:

@@ -97,7 +97,9 @@ def spread_by_name(
                 used.add(item.name)
     unknown = [name for name in flat if name not in used]
     if unknown:
-        raise InvalidInput(f"values: no workflow being installed has a field named {', '.join(repr(brief(name)) for name in unknown)}")
+        raise InvalidInput(
+            f"values: no workflow being installed has a field named {', '.join(repr(brief(name)) for name in unknown)}"
+        )
     return spread
 
 

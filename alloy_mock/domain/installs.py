@@ -79,6 +79,14 @@ class InstallPlan:
     credential_ids: dict[str, str]
 
 
+def version_of(workflow: Workflow, version: int | None) -> int:
+    """The version to install: `version`, checked against the workflow's, else its latest."""
+    at = workflow.version if version is None else version
+    if not 1 <= at <= workflow.version:
+        raise InvalidInput(f"workflow {workflow.name!r} has versions 1 to {workflow.version}, not {at}")
+    return at
+
+
 def _key(user_id: str, item_id: str) -> str:
     return f"{user_id}:{item_id}"
 
@@ -158,9 +166,7 @@ class Installs:
         chosen = self.choose_workflows(integration, workflow_refs)
         planned: list[tuple[Workflow, int, Values]] = []
         for workflow in chosen:
-            at = workflow.version if version is None else version
-            if not 1 <= at <= workflow.version:
-                raise InvalidInput(f"workflow {workflow.name!r} has versions 1 to {workflow.version}, not {at}")
+            at = version_of(workflow, version)
             planned.append((workflow, at, check_values(workflow, at, values.get(workflow.workflow_id, {}))))
         stray = sorted(set(values) - {w.workflow_id for w in chosen})
         if stray:
@@ -169,12 +175,15 @@ class Installs:
         resolved = self.resolve_credentials(namespace, user_id, apps, credential_ids, create_missing_credentials)
         return InstallPlan(integration, planned, resolved)
 
-    def choose_workflows(self, integration: Integration, refs: Sequence[str] | None) -> list[Workflow]:
-        """The integration's workflows named by id or name (all of them for None), in catalogue order."""
+    def choose_workflows(
+        self, integration: Integration, refs: Sequence[str] | None, field: str = "workflowIds"
+    ) -> list[Workflow]:
+        """The integration's workflows named by id or name (all of them for None), in catalogue order;
+        `field` is what the caller calls the list, for the error message."""
         if refs is None:
             return list(integration.workflows)
         if not refs:
-            raise InvalidInput("workflowIds must name at least one workflow (leave it out to install all)")
+            raise InvalidInput(f"{field} must name at least one workflow (leave it out to install all)")
         wanted: dict[str, None] = {}
         for ref in refs:
             match = next((w for w in integration.workflows if ref in (w.workflow_id, w.name)), None)
