@@ -164,13 +164,13 @@ class Installs:
         {workflowId: {blockId: {field: value}}}; `version` (default: the latest) applies to every workflow.
         """
         chosen = self.choose_workflows(integration, workflow_refs)
+        stray = sorted(set(values) - {w.workflow_id for w in chosen})
+        if stray:
+            raise InvalidInput(f"values name workflows that are not being installed: {', '.join(map(brief, stray))}")
         planned: list[tuple[Workflow, int, Values]] = []
         for workflow in chosen:
             at = version_of(workflow, version)
             planned.append((workflow, at, check_values(workflow, at, values.get(workflow.workflow_id, {}))))
-        stray = sorted(set(values) - {w.workflow_id for w in chosen})
-        if stray:
-            raise InvalidInput(f"values name workflows that are not being installed: {', '.join(map(brief, stray))}")
         apps = list(dict.fromkeys(app for workflow in chosen for app in workflow.apps))
         resolved = self.resolve_credentials(namespace, user_id, apps, credential_ids, create_missing_credentials)
         return InstallPlan(integration, planned, resolved)
