@@ -72,8 +72,8 @@ def check_values(workflow: Workflow, version: int, given: Mapping[str, Mapping[s
                 raise InvalidInput(
                     f"{_describe(block)} has no field {brief(name)!r} in version {version}{_hint(known, block)}"
                 )
-            if value is None or value == "":
-                continue  # left empty: the same as not given
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue  # left empty (or blank): the same as not given
             where = f"{_describe(block)} field {name!r}"
             values.setdefault(block_id, {})[name] = field_value(field_of, value, where)
     for block, item in fields:
