@@ -180,7 +180,7 @@ class AlloyMock:
         if workflows is not None:
             body["workflows"] = list(workflows)
         if values is not None:
-            body["values"] = values if isinstance(values, Mapping) else list(values)
+            body["values"] = values if isinstance(values, Mapping | str) else list(values)
         if version is not None:
             body["version"] = version
         if credential_ids is not None:
