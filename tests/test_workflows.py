@@ -150,6 +150,24 @@ def test_workflow_id_wins_over_workflow_name(client: TestClient, user_id: str) -
     assert [w["active"] for w in map(lambda w: workflow(client, user_id, w), SLACK_WORKFLOWS)] == [True, True, False]
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({}, "workflowId or workflowName is required"),
+        ({"workflowId": "", "workflowName": ""}, "workflowId or workflowName is required"),
+        ({"workflowId": 5}, "workflowId must be a string"),
+        ({"workflowId": [], "workflowName": "New Customer Created"}, "workflowId must be a string"),
+        ({"workflowId": NEW_CUSTOMER, "workflowName": {"$ne": ""}}, "workflowName must be a string"),
+        ({"workflowId": NEW_CUSTOMER, "userId": 5}, "userId must be a string"),
+    ],
+)
+@pytest.mark.parametrize("which", ["activate", "deactivate"])
+def test_switch_validation(client: TestClient, user_id: str, which: str, body: dict[str, Any], message: str) -> None:
+    control_install(client, user_id, "Slack", values={"channel": "#sales"}, active=which == "deactivate")
+    assert_error(switch(client, which, {"userId": user_id, **body}), 400, message)
+    assert workflow(client, user_id, NEW_CUSTOMER)["active"] is (which == "deactivate"), "nothing switched"
+
+
 def test_deactivate_all_of_a_users_workflows(client: TestClient, user_id: str, make_user: MakeUser) -> None:
     other = make_user("other@example.com")
     for user in (user_id, other):
