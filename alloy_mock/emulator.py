@@ -17,7 +17,7 @@ from .domain import headless as headless_docs
 from .domain import installs as install_docs
 from .domain import users as user_docs
 from .domain.credentials import Credentials
-from .domain.errors import InvalidInput, NotFound
+from .domain.errors import InvalidInput, NotFound, brief
 from .domain.executions import Executions
 from .domain.headless import HeadlessInstalls
 from .domain.installs import Installs
@@ -122,7 +122,7 @@ class Emulator:
         wanted = Namespace(account or DEFAULT_ACCOUNT, env)  # type: ignore[arg-type]
         if wanted not in self.keys.namespaces:
             known = ", ".join(sorted(ns.id for ns in self.keys.namespaces))
-            raise NotFound(f"Unknown namespace {name!r} (known: dev, prod, {known})")
+            raise NotFound(f"Unknown namespace {brief(name)!r} (known: dev, prod, {known})")
         return wanted
 
     def reset(self, namespace: Namespace | None = None) -> None:

@@ -17,7 +17,7 @@ from ..catalogue import Catalogue, CredentialMetadata
 from ..clock import Clock
 from ..ids import new_object_id
 from ..store import Collection, Indexes, Store
-from .errors import InvalidInput, NotFound
+from .errors import InvalidInput, NotFound, brief
 
 COLLECTION = "credentials"
 INDEXES = Indexes(grouped=("userId",))
@@ -79,7 +79,7 @@ def parse_credential(value: Any) -> tuple[str, dict[str, Any]]:
         raise InvalidInput("credential.data must be an object")
     unexpected = sorted(set(value) - {"type", "data", "name"})
     if unexpected:
-        raise InvalidInput(f"credential has unknown keys: {', '.join(unexpected)} (expected type and data)")
+        raise InvalidInput(f"credential has unknown keys: {', '.join(map(brief, unexpected))} (expected type and data)")
     return app, data
 
 
@@ -97,7 +97,7 @@ def check_data(metadata: CredentialMetadata, data: Mapping[str, Any]) -> dict[st
         if unknown:
             expected = ", ".join(declared) or "nothing"
             raise InvalidInput(
-                f"credential.data has unknown properties for {metadata.name}: {', '.join(unknown)} "
+                f"credential.data has unknown properties for {metadata.name}: {', '.join(map(brief, unknown))} "
                 f"(expected: {expected})"
             )
     for name, value in data.items():
@@ -127,7 +127,7 @@ class Credentials:
         found = self._catalogue.credential_metadata(app)
         if found is None:
             known = ", ".join(m.name for m in self._catalogue.credentials)
-            raise InvalidInput(f"Unknown app {app!r}: credentials exist for {known}")
+            raise InvalidInput(f"Unknown app {brief(app)!r}: credentials exist for {known}")
         return found
 
     def create(self, namespace: Namespace, user_id: str, credential: Any) -> Credential:

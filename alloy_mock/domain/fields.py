@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..catalogue import Block, BlockField, Workflow
-from .errors import InvalidInput
+from .errors import InvalidInput, brief
 
 MAX_VALUE_LENGTH = 4096
 
@@ -64,16 +64,16 @@ def check_values(workflow: Workflow, version: int, given: Mapping[str, Mapping[s
     for block_id, entries in given.items():
         found = blocks.get(block_id)
         if found is None:
-            raise InvalidInput(f"workflow {workflow.name!r} has no block {block_id!r}")
+            raise InvalidInput(f"workflow {workflow.name!r} has no block {brief(block_id)!r}")
         block = found
         for name, value in entries.items():
             field_of = known.get(block_id, {}).get(name)
             if field_of is None:
                 raise InvalidInput(
-                    f"{_describe(block)} has no field {name!r} in version {version}{_hint(known, block)}"
+                    f"{_describe(block)} has no field {brief(name)!r} in version {version}{_hint(known, block)}"
                 )
-            if value is None or value == "":
-                continue  # left empty: the same as not given
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue  # left empty (or blank): the same as not given
             where = f"{_describe(block)} field {name!r}"
             values.setdefault(block_id, {})[name] = field_value(field_of, value, where)
     for block, item in fields:
@@ -97,7 +97,9 @@ def spread_by_name(
                 used.add(item.name)
     unknown = [name for name in flat if name not in used]
     if unknown:
-        raise InvalidInput(f"values: no workflow being installed has a field named {', '.join(map(repr, unknown))}")
+        raise InvalidInput(
+            f"values: no workflow being installed has a field named {', '.join(repr(brief(name)) for name in unknown)}"
+        )
     return spread
 
 

@@ -15,7 +15,7 @@ from ..catalogue import Block, BlockField, Workflow
 from ..clock import Clock
 from ..ids import new_object_id
 from ..store import Collection, Indexes, Store
-from .errors import InvalidInput, NotFound
+from .errors import InvalidInput, NotFound, brief
 from .installs import Installs, WorkflowInstall
 
 COLLECTION = "installations"
@@ -99,7 +99,7 @@ def parse_form_data(data: Any) -> dict[str, dict[str, dict[str, Any]]]:
             if "value" not in entry:
                 raise InvalidInput(f"{where}.fields[{n}].value is required")
             if entry["name"] in block:
-                raise InvalidInput(f"{where}.fields[{n}]: {entry['name']!r} is given twice")
+                raise InvalidInput(f"{where}.fields[{n}]: {brief(entry['name'])!r} is given twice")
             block[entry["name"]] = entry["value"]
     return values
 

@@ -17,7 +17,7 @@ from ..catalogue import Catalogue, Integration, Workflow
 from ..clock import Clock
 from ..store import Collection, Indexes, Store
 from .credentials import Credentials
-from .errors import InvalidInput, NotFound
+from .errors import InvalidInput, NotFound, brief
 from .fields import Values, check_values
 
 COLLECTION = "installs"
@@ -77,6 +77,14 @@ class InstallPlan:
     integration: Integration
     workflows: list[tuple[Workflow, int, Values]]
     credential_ids: dict[str, str]
+
+
+def version_of(workflow: Workflow, version: int | None) -> int:
+    """The version to install: `version`, checked against the workflow's, else its latest."""
+    at = workflow.version if version is None else version
+    if not 1 <= at <= workflow.version:
+        raise InvalidInput(f"workflow {workflow.name!r} has versions 1 to {workflow.version}, not {at}")
+    return at
 
 
 def _key(user_id: str, item_id: str) -> str:
@@ -166,30 +174,31 @@ class Installs:
         {workflowId: {blockId: {field: value}}}; `version` (default: the latest) applies to every workflow.
         """
         chosen = self.choose_workflows(integration, workflow_refs)
-        planned: list[tuple[Workflow, int, Values]] = []
-        for workflow in chosen:
-            at = workflow.version if version is None else version
-            if not 1 <= at <= workflow.version:
-                raise InvalidInput(f"workflow {workflow.name!r} has versions 1 to {workflow.version}, not {at}")
-            planned.append((workflow, at, check_values(workflow, at, values.get(workflow.workflow_id, {}))))
         stray = sorted(set(values) - {w.workflow_id for w in chosen})
         if stray:
-            raise InvalidInput(f"values name workflows that are not being installed: {', '.join(stray)}")
+            raise InvalidInput(f"values name workflows that are not being installed: {', '.join(map(brief, stray))}")
+        planned: list[tuple[Workflow, int, Values]] = []
+        for workflow in chosen:
+            at = version_of(workflow, version)
+            planned.append((workflow, at, check_values(workflow, at, values.get(workflow.workflow_id, {}))))
         apps = list(dict.fromkeys(app for workflow in chosen for app in workflow.apps))
         resolved = self.resolve_credentials(namespace, user_id, apps, credential_ids, create_missing_credentials)
         return InstallPlan(integration, planned, resolved)
 
-    def choose_workflows(self, integration: Integration, refs: Sequence[str] | None) -> list[Workflow]:
-        """The integration's workflows named by id or name (all of them for None), in catalogue order."""
+    def choose_workflows(
+        self, integration: Integration, refs: Sequence[str] | None, field: str = "workflowIds"
+    ) -> list[Workflow]:
+        """The integration's workflows named by id or name (all of them for None), in catalogue order;
+        `field` is what the caller calls the list, for the error message."""
         if refs is None:
             return list(integration.workflows)
         if not refs:
-            raise InvalidInput("workflowIds must name at least one workflow (leave it out to install all)")
+            raise InvalidInput(f"{field} must name at least one workflow (leave it out to install all)")
         wanted: dict[str, None] = {}
         for ref in refs:
             match = next((w for w in integration.workflows if ref in (w.workflow_id, w.name)), None)
             if match is None:
-                raise InvalidInput(f"workflow {ref!r} is not part of the integration {integration.app!r}")
+                raise InvalidInput(f"workflow {brief(ref)!r} is not part of the integration {integration.app!r}")
             wanted[match.workflow_id] = None
         return [w for w in integration.workflows if w.workflow_id in wanted]
 
@@ -207,10 +216,11 @@ class Installs:
         app. A missing credential is an error, unless `create_missing` (test installs) makes an emulated one.
         """
         chosen: dict[str, str] = {}
+        missing: list[str] = []
         for credential_id in given or ():
             credential = self._credentials.find(namespace, user_id, credential_id)
             if credential is None:
-                raise InvalidInput(f"credentialIds: the user has no credential {credential_id!r}")
+                raise InvalidInput(f"credentialIds: the user has no credential {brief(credential_id)!r}")
             if credential.type not in apps:
                 raise InvalidInput(f"credentialIds: {credential_id} is a {credential.type} credential, not needed here")
             if credential.type in chosen:
@@ -225,9 +235,12 @@ class Installs:
             elif len(existing) > 1:
                 raise InvalidInput(f"The user has {len(existing)} {app} credentials: say which one in credentialIds")
             elif create_missing:
-                chosen[app] = self._credentials.create_emulated(namespace, user_id, app, {}).credential_id
+                missing.append(app)
             else:
                 raise InvalidInput(f"The user has no {app} credential: create one first (or authorize {app} by OAuth)")
+        # Created only once every app has passed, so that a refused installation writes nothing.
+        for app in missing:
+            chosen[app] = self._credentials.create_emulated(namespace, user_id, app, {}).credential_id
         return chosen
 
     # -- writes ---------------------------------------------------------------------------------------

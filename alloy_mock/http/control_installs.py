@@ -15,7 +15,7 @@ from ..auth import Namespace
 from ..domain.errors import InvalidInput
 from ..domain.fields import spread_by_name
 from ..domain.headless import id_list, parse_form_data
-from ..domain.installs import WorkflowInstall
+from ..domain.installs import WorkflowInstall, version_of
 from ..domain.users import User
 from ..emulator import Emulator
 from .control import admin, namespace_from, optional_body
@@ -57,10 +57,12 @@ async def add_install(request: Request) -> Response:
     if not isinstance(integration_ref, str) or not integration_ref:
         raise InvalidInput("integration is required (an integrationId or name)")
     integration = em.installs.integration(integration_ref)
-    workflows = em.installs.choose_workflows(integration, id_list(body.get("workflows"), "workflows"))
+    workflows = em.installs.choose_workflows(integration, id_list(body.get("workflows"), "workflows"), "workflows")
     version = body.get("version")
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
         raise InvalidInput("version must be a whole number")
+    for workflow in workflows:
+        version_of(workflow, version)  # before the values are read at that version
     active = body.get("active", True)
     if not isinstance(active, bool):
         raise InvalidInput("active must be true or false")

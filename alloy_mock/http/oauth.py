@@ -23,6 +23,7 @@ from .routing import route
 
 DONE_PATH = "/oauth/done"
 MAX_FORM_BYTES = 16 * 1024
+DECISIONS = ("approve", "deny")
 
 
 def _with_query(url: str, extra: dict[str, str]) -> str:
@@ -72,9 +73,13 @@ async def authorize(request: Request) -> Response:
         if len(body) > MAX_FORM_BYTES:
             return error_page("Request too large", "The form is larger than expected.", 413)
         decision = dict(parse_qsl(body.decode("utf-8", "replace"))).get("decision")
+        if decision not in DECISIONS:
+            return error_page("Unknown decision", "The form must send decision=approve or decision=deny.", 400)
         return await _decide(request, claims, metadata.name, decision == "approve")
     approve = request.query_params.get("approve")
     if approve is not None:
+        if approve.lower() not in ("true", "false"):
+            return error_page("Unknown decision", "approve must be true or false.", 400)
         return await _decide(request, claims, metadata.name, approve.lower() == "true")
     user = em.users.by_id(claims.namespace, claims.user_id)
     username = user.username if user is not None else claims.user_id

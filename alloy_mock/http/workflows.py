@@ -72,11 +72,13 @@ async def _switch(request: Request, active: bool) -> Response:
     if user_ref is not None and not isinstance(user_ref, str):
         raise ApiError(400, "userId must be a string")
     ns, user = acting_user(request, user_ref or None)
-    ref = body.get("workflowId") or body.get("workflowName")
-    if ref is None:
+    given = {name: body.get(name) for name in ("workflowId", "workflowName")}
+    for name, value in given.items():
+        if value is not None and not isinstance(value, str):
+            raise ApiError(400, f"{name} must be a string")
+    ref = given["workflowId"] or given["workflowName"]
+    if not ref:
         raise ApiError(400, "workflowId or workflowName is required")
-    if not isinstance(ref, str):
-        raise ApiError(400, "workflowId and workflowName must be strings")
     emulator(request).workflows.set_active(ns, user, ref, active)
     return ok({"activated": active})
 

@@ -192,8 +192,11 @@ class Collection:
                 raise DuplicateKeyError(name, value)
         with self._store.transaction():
             self._table.replace_doc(key, new)
-        self._unindex(key, old)
-        self._index(key, new)
+        # Re-indexed only when an indexed value changed: re-indexing moves the key to the end of its
+        # group, and find_all promises insertion order (as a restart rebuilds it from the table).
+        if any(old.get(name) != new.get(name) for name in (*self._indexes, *self._groups)):
+            self._unindex(key, old)
+            self._index(key, new)
         return new
 
     def delete(self, key: str) -> Doc | None:

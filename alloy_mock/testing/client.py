@@ -7,7 +7,7 @@ state from the test's thread.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -150,6 +150,57 @@ class AlloyMock:
             body["claims"] = dict(claims)
         minted: dict[str, Any] = self.control("POST", "tokens", body)
         return minted
+
+    # -- installs -------------------------------------------------------------------------------------
+
+    def install(
+        self,
+        user: str | Mapping[str, Any],
+        integration: str,
+        workflows: Sequence[str] | None = None,
+        values: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        version: int | None = None,
+        namespace: str = "dev",
+        active: bool = True,
+        credential_ids: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """Install an integration for a user, as the hosted modal would (2023-12 has no install endpoint).
+
+        `user` is a userId, a username or a dict from `create_user`; `integration` an integrationId or
+        name; `workflows` picks workflows by id or name (default: all of the integration's). `values` is
+        {field name: value} (each value goes to every block with a field of that name) or the headless
+        form [{workflowId, blockId, fields: [{name, value}]}]; required fields need one. `version`
+        (default: the latest) applies to every workflow. An app the user has no credential of gets an
+        emulated one; with several, `credential_ids` says which. Returns {"namespace", "userId",
+        "integrationId", "data": [install]}, each install with workflowId, name, installedVersion, active,
+        values and credentialIds. Raises AlloyMockError when the emulator refuses (nothing is written then).
+        """
+        body: dict[str, Any] = {"user": _user_ref(user), "integration": integration, "namespace": namespace}
+        body["active"] = active
+        if workflows is not None:
+            body["workflows"] = list(workflows)
+        if values is not None:
+            body["values"] = values if isinstance(values, Mapping | str) else list(values)
+        if version is not None:
+            body["version"] = version
+        if credential_ids is not None:
+            body["credentialIds"] = list(credential_ids)
+        installed: dict[str, Any] = self.control("POST", "installs", body)
+        return installed
+
+    def installs(self, user: str | Mapping[str, Any], namespace: str = "dev") -> dict[str, Any]:
+        """A user's installs: {"namespace", "userId", "integrations": [installed integrationIds], "data":
+        [install]} (values and credential ids, never credential secrets)."""
+        found: dict[str, Any] = self.control(
+            "GET", "installs", params={"user": _user_ref(user), "namespace": namespace}
+        )
+        return found
+
+    def uninstall(self, user: str | Mapping[str, Any], integration: str, namespace: str = "dev") -> int:
+        """Uninstall an integration and all its workflows for a user; returns how many workflows went."""
+        params = {"user": _user_ref(user), "integration": integration, "namespace": namespace}
+        removed: dict[str, Any] = self.control("DELETE", "installs", params=params)
+        return int(removed["removed"])
 
     # -- request journal ----------------------------------------------------------------------------
 
