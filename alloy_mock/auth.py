@@ -31,8 +31,6 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from .clock import Clock
 from .config import Account, JwtAlgorithm
 from .errors import StartupError
-from .presign import NoncePool
-from .presign import sign as sign_with_nonce
 from .store import Store
 
 Environment = Literal["dev", "prod"]
@@ -101,13 +99,10 @@ class SigningKey:
             if not isinstance(private_key.curve, ec.SECP256R1):
                 raise SigningKeyError(f"EC signing keys must use the P-256 curve, not {private_key.curve.name}")
             self.algorithm: JwtAlgorithm = "ES256"
-            # The private scalar, for signatures finished with a precomputed nonce (presign.py).
-            self._d = private_key.private_numbers().private_value
             jwk = ECAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
             required: tuple[str, ...] = ("crv", "kty", "x", "y")
         else:
             self.algorithm = "RS256"
-            self._d = 0  # EC keys only
             jwk = RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
             required = ("e", "kty", "n")
         canonical = json.dumps({k: jwk[k] for k in required}, separators=(",", ":"), sort_keys=True)
@@ -115,25 +110,23 @@ class SigningKey:
         self.public_jwk: dict[str, Any] = {**jwk, "kid": self.kid, "alg": self.algorithm, "use": "sig"}
         self._header = _b64(orjson.dumps({"alg": self.algorithm, "kid": self.kid, "typ": "JWT"})) + b"."
 
-    def sign_jwt(self, claims: dict[str, Any], kid: str | None = None, nonces: NoncePool | None = None) -> str:
+    def sign_jwt(self, claims: dict[str, Any], kid: str | None = None) -> str:
         """A compact JWS of `claims`, signed with this key (header: alg, kid, typ).
 
-        Written out here rather than through jwt.encode(): a token is minted on every token request,
-        and PyJWT's generic path (stdlib json twice, header merging) costs as much as the signature.
-        PyJWT still verifies every token in the tests. `kid` overrides the header's key id (only
-        for deliberately wrong tokens). An ES256 signature uses a precomputed nonce from `nonces`
-        when one is ready (about 3 us of arithmetic instead of about 30 us in OpenSSL), else OpenSSL.
+        Only the framing is written out here rather than through jwt.encode(): a token is minted on
+        every token request, and PyJWT's generic path (stdlib json twice, header merging) costs as
+        much as the signature. The header is encoded once per key; the signature itself is OpenSSL's,
+        through `cryptography`. PyJWT verifies every token in the tests. `kid` overrides the header's
+        key id (only for deliberately wrong tokens).
         """
         header = self._header
         if kid is not None:
             header = _b64(orjson.dumps({"alg": self.algorithm, "kid": kid, "typ": "JWT"})) + b"."
         signing_input = header + _b64(orjson.dumps(claims))
         if isinstance(self.private_key, ec.EllipticCurvePrivateKey):
-            nonce = None if nonces is None else nonces.take()
-            signature = None if nonce is None else sign_with_nonce(self._d, nonce, signing_input)
-            if signature is None:
-                r, s = decode_dss_signature(self.private_key.sign(signing_input, _ECDSA_SHA256))
-                signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+            # JWS wants r || s (RFC 7518 3.4), cryptography gives DER.
+            r, s = decode_dss_signature(self.private_key.sign(signing_input, _ECDSA_SHA256))
+            signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
         else:
             signature = self.private_key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
         return (signing_input + b"." + _b64(signature)).decode()
@@ -197,12 +190,7 @@ class TokenClaims:
 
 
 class TokenIssuer:
-    """Signs and verifies user tokens.
-
-    With `signing_helper`, ES256 tokens are signed with nonces precomputed by a helper process
-    (presign.py), started once tokens are asked for in numbers; close() stops it. RS256 has no such
-    shortcut, and the deliberately wrong tokens of sign_badly() never use the nonces.
-    """
+    """Signs and verifies user tokens."""
 
     def __init__(
         self,
@@ -211,14 +199,12 @@ class TokenIssuer:
         issuer: str,
         ttl: int,
         clock: Clock,
-        signing_helper: bool = False,
     ) -> None:
         self.active = active
         self._keys = {key.kid: key for key in keys}
         self.issuer = issuer
         self.ttl = ttl
         self._clock = clock
-        self.nonces = NoncePool() if signing_helper and active.algorithm == "ES256" else None
 
     def issue(self, namespace: Namespace, user_id: str, username: str | None, ttl: int | None = None) -> str:
         return self.sign(self.claims(namespace, user_id, username, ttl))
@@ -241,7 +227,7 @@ class TokenIssuer:
         }
 
     def sign(self, claims: dict[str, Any]) -> str:
-        return self.active.sign_jwt(claims, nonces=self.nonces)
+        return self.active.sign_jwt(claims)
 
     def sign_badly(self, claims: dict[str, Any], how: str) -> str:
         """A token this emulator must reject, for negative tests: signed by a stranger key that
@@ -277,8 +263,3 @@ class TokenIssuer:
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [key.public_jwk for key in self._keys.values()]}
-
-    def close(self) -> None:
-        """Stop the signing helper, if one was started."""
-        if self.nonces is not None:
-            self.nonces.close()

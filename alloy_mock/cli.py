@@ -58,13 +58,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--access-log", action="store_const", const=True, default=None, help="log every request [ALLOY_MOCK_ACCESS_LOG]"
     )
     serve.add_argument(
-        "--signing-helper",
-        default=None,
-        metavar="on|off",
-        help="precompute ES256 token signatures' nonces in a helper process, started once tokens are asked for "
-        "in numbers (default on) [ALLOY_MOCK_SIGNING_HELPER]",
-    )
-    serve.add_argument(
         "--log-level",
         default="warning",
         choices=["debug", "info", "warning", "error"],

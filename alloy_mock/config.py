@@ -65,7 +65,6 @@ class Settings:
     access_log: bool = False
     admin_token: str | None = None  # protects the control API (/_mock) when set
     journal_size: int = 1000  # requests kept for GET /_mock/requests; 0 records nothing
-    signing_helper: bool = True  # precompute ES256 nonces in a helper process once tokens are asked for in numbers
 
     @property
     def default_account(self) -> Account:
@@ -115,7 +114,6 @@ class Settings:
             access_log=source.boolean("access_log"),
             admin_token=admin_token,
             journal_size=source.integer("journal_size", 1000, minimum=0, maximum=1_000_000),
-            signing_helper=source.boolean("signing_helper", default=True, expected="on or off"),
         )
 
 
@@ -174,11 +172,11 @@ class _Source:
             raise ConfigError(f"{self.describe(name)}: must be between {minimum} and {maximum}, not {number}")
         return number
 
-    def boolean(self, name: str, default: bool = False, expected: str = "true or false") -> bool:
-        """A yes/no setting (true/false, on/off, yes/no, 1/0); `expected` words the error."""
+    def boolean(self, name: str) -> bool:
+        """A yes/no setting (true/false, on/off, yes/no, 1/0), false unless given."""
         value = self.raw(name)
         if value is None:
-            return default
+            return False
         if isinstance(value, bool):
             return value
         text = str(value).strip().lower()
@@ -186,7 +184,7 @@ class _Source:
             return True
         if text in ("0", "false", "no", "off"):
             return False
-        raise ConfigError(f"{self.describe(name)}: must be {expected}, not {value!r}")
+        raise ConfigError(f"{self.describe(name)}: must be true or false, not {value!r}")
 
 
 def _read_keys_file(path: Path) -> list[Account]:

@@ -51,9 +51,7 @@ class Emulator:
             catalogue=catalogue,
             store=store,
             keys=ApiKeys(settings.accounts),
-            tokens=TokenIssuer(
-                active, keys, settings.issuer, settings.token_ttl, clock, signing_helper=settings.signing_helper
-            ),
+            tokens=TokenIssuer(active, keys, settings.issuer, settings.token_ttl, clock),
             users=Users(store, clock),
             integrations=Integrations(catalogue),
             journal=RequestJournal(settings.journal_size),
@@ -84,7 +82,4 @@ class Emulator:
         self.store.restore(tables)
 
     def close(self) -> None:
-        try:
-            self.tokens.close()  # stops the signing helper process, if one was started
-        finally:
-            self.store.close()
+        self.store.close()
