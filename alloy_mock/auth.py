@@ -15,8 +15,9 @@ import base64
 import hashlib
 import itertools
 import json
+import math
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -190,7 +191,7 @@ class TokenClaims:
 
 
 class TokenIssuer:
-    """Signs and verifies user tokens."""
+    """Signs and verifies user tokens, by the emulator's clock, for the namespaces it serves."""
 
     def __init__(
         self,
@@ -199,12 +200,14 @@ class TokenIssuer:
         issuer: str,
         ttl: int,
         clock: Clock,
+        namespaces: Collection[Namespace],
     ) -> None:
         self.active = active
         self._keys = {key.kid: key for key in keys}
         self.issuer = issuer
         self.ttl = ttl
         self._clock = clock
+        self._namespaces = frozenset(namespaces)
 
     def issue(self, namespace: Namespace, user_id: str, username: str | None, ttl: int | None = None) -> str:
         return self.sign(self.claims(namespace, user_id, username, ttl))
@@ -239,10 +242,15 @@ class TokenIssuer:
         return stranger.sign_jwt(claims, kid=self.active.kid if how == "wrong-key" else None)
 
     def verify(self, token: str) -> TokenClaims:
-        """The claims of a token this emulator signed and that has not expired (by the emulator's clock)."""
+        """The claims of a token this emulator signed, valid now and for a namespace it serves.
+
+        PyJWT checks the signature and the issuer; the time claims are checked here against the
+        emulator's clock (PyJWT would use the wall clock, so a frozen or advanced clock would refuse
+        tokens for the wrong reason); and the namespace must belong to a configured account, so the
+        tokens of an account removed from the keys file stop working.
+        """
         try:
-            header = jwt.get_unverified_header(token)
-            key = self._keys.get(header.get("kid", ""))
+            key = self._keys.get(jwt.get_unverified_header(token).get("kid", ""))
             if key is None:
                 raise InvalidToken("unknown signing key")
             claims = jwt.decode(
@@ -250,16 +258,39 @@ class TokenIssuer:
                 key.private_key.public_key(),
                 algorithms=[key.algorithm],
                 issuer=self.issuer,
-                options={"verify_exp": False, "verify_iat": False, "require": ["exp", "iat", "sub"]},
+                options={
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "require": ["exp", "iat", "sub"],
+                },
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
-        if not isinstance(claims.get("exp"), int) or claims["exp"] <= self._clock.now():
-            raise InvalidToken("the token has expired")
+        _check_time_claims(claims, self._clock.now())
         env, account = claims.get("namespace"), claims.get("account")
         if env not in ("dev", "prod") or not isinstance(account, str):
             raise InvalidToken("the token names no namespace")
-        return TokenClaims(Namespace(account, env), str(claims["sub"]), claims.get("username"), claims)
+        namespace = Namespace(account, env)
+        if namespace not in self._namespaces:
+            raise InvalidToken(f"the token's namespace {namespace.id} is not served (no such account)")
+        return TokenClaims(namespace, str(claims["sub"]), claims.get("username"), claims)
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [key.public_jwk for key in self._keys.values()]}
+
+
+def _check_time_claims(claims: dict[str, Any], now: float) -> None:
+    """exp, iat and nbf as PyJWT checks them (no leeway), but against `now`: the emulator's clock."""
+    for name in ("exp", "iat", "nbf"):
+        value = claims.get(name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+        ):
+            raise InvalidToken(f"the {name} claim must be a number of seconds")
+    if claims["exp"] <= now:
+        raise InvalidToken("the token has expired")
+    if claims["iat"] > now:
+        raise InvalidToken("the token is not yet valid (iat is in the future)")
+    if claims.get("nbf") is not None and claims["nbf"] > now:
+        raise InvalidToken("the token is not yet valid (nbf is in the future)")

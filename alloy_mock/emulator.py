@@ -45,13 +45,14 @@ class Emulator:
             store.close()
             raise
         clock = Clock()
+        api_keys = ApiKeys(settings.accounts)
         return cls(
             settings=settings,
             clock=clock,
             catalogue=catalogue,
             store=store,
-            keys=ApiKeys(settings.accounts),
-            tokens=TokenIssuer(active, keys, settings.issuer, settings.token_ttl, clock),
+            keys=api_keys,
+            tokens=TokenIssuer(active, keys, settings.issuer, settings.token_ttl, clock, api_keys.namespaces),
             users=Users(store, clock),
             integrations=Integrations(catalogue),
             journal=RequestJournal(settings.journal_size),
