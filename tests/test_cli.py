@@ -404,6 +404,49 @@ def test_banner_shows_address_keys_and_data(serve: ServeFixture, tmp_path: Path)
         assert http.get(f"{API}/users").status_code == 401
 
 
+def stderr_after_stop(server: ServerProcess) -> list[str]:
+    assert server.stop() == 0
+    assert server.process.stderr is not None
+    return server.process.stderr.read().splitlines()
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        pytest.param(("--host", "0.0.0.0"), {}, id="flag"),
+        pytest.param((), {"ALLOY_MOCK_HOST": "0.0.0.0"}, id="env"),
+    ],
+)
+def test_warns_when_listening_beyond_loopback_without_an_admin_token(
+    serve: ServeFixture, args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    """The control API can wipe everything: open to the network without a word is a trap (as in a container)."""
+    server = serve(*args, env=env)
+    with server.client() as http:
+        assert http.get("/health").status_code == 200, "the warning does not stop the server"
+    warnings = [line for line in stderr_after_stop(server) if "warning" in line]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("alloy-mock: warning: listening on 0.0.0.0 without an admin token"), warnings
+    assert "ALLOY_MOCK_ADMIN_TOKEN" in warnings[0] and "/_mock" in warnings[0], warnings
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        pytest.param((), {}, id="default-127.0.0.1"),
+        pytest.param(("--host", "localhost"), {}, id="localhost"),
+        pytest.param(("--host", "127.0.0.2"), {}, id="other-loopback"),
+        pytest.param(("--host", "0.0.0.0", "--admin-token", "s3cret"), {}, id="admin-token-flag"),
+        pytest.param(("--host", "0.0.0.0"), {"ALLOY_MOCK_ADMIN_TOKEN": "s3cret"}, id="admin-token-env"),
+    ],
+)
+def test_no_warning_on_loopback_or_with_an_admin_token(
+    serve: ServeFixture, args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    server = serve(*args, env=env)
+    assert [line for line in stderr_after_stop(server) if "warning" in line] == []
+
+
 def test_memory_db_banner_and_no_files(serve: ServeFixture, tmp_path: Path) -> None:
     server = serve("--db", ":memory:")
     banner = read_banner(server)
