@@ -84,13 +84,22 @@ async def read_json(request: Request) -> Any:
     if not body.strip():
         return {}
     if content_type is not None:
-        media_type = content_type.split(b";", 1)[0].strip().lower().decode("latin-1")
-        if media_type not in JSON_TYPES and not media_type.endswith("+json"):
+        media_type = media_type_of(content_type)
+        if not is_json(media_type):
             raise ApiError(415, f"Content-Type must be application/json, not {media_type or 'empty'}")
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, f"Malformed JSON body: {exc}") from None
+
+
+def media_type_of(content_type: bytes) -> str:
+    """The media type of a Content-Type value, lower-cased, without parameters."""
+    return content_type.split(b";", 1)[0].strip().lower().decode("latin-1")
+
+
+def is_json(media_type: str) -> bool:
+    return media_type in JSON_TYPES or media_type.endswith("+json")
 
 
 def _body_headers(scope: Scope) -> tuple[bytes | None, bytes | None]:
