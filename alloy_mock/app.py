@@ -18,8 +18,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .config import Settings
 from .emulator import Emulator
 from .http import control, integrations, system, tokens, users
+from .http.cors import CorsMiddleware
 from .http.errors import EXCEPTION_HANDLERS
-from .http.middleware import CorsMiddleware, DurableResponsesMiddleware, normalize_path
+from .http.middleware import DurableResponsesMiddleware, normalize_path
 from .http.routing import MethodRoute
 from .http.vendor import VERSION_PREFIXES, VendorApi
 
