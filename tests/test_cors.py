@@ -237,3 +237,11 @@ def test_the_admin_token_is_checked_first() -> None:
             assert_ok(protected.post("/_mock/reset", headers=sent))
     finally:
         em.close()
+
+
+def test_the_control_openapi_document_says_what_writes_need(client: TestClient) -> None:
+    document = assert_ok(client.get("/_mock/openapi.json"))
+    assert "X-Alloy-Mock: 1" in document["info"]["description"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            assert ("415" in operation["responses"]) == (method != "get"), f"{method.upper()} {path}"
