@@ -250,7 +250,8 @@ class TokenIssuer:
         tokens of an account removed from the keys file stop working.
         """
         try:
-            key = self._keys.get(jwt.get_unverified_header(token).get("kid", ""))
+            header = jwt.get_unverified_header(token)
+            key = self._keys.get(header.get("kid", ""))
             if key is None:
                 raise InvalidToken("unknown signing key")
             claims = jwt.decode(
