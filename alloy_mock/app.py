@@ -35,8 +35,9 @@ from .http import (
     vendor_openapi,
     workflows,
 )
+from .http.cors import CorsMiddleware
 from .http.errors import EXCEPTION_HANDLERS
-from .http.middleware import CorsMiddleware, DurableResponsesMiddleware, normalize_path
+from .http.middleware import DurableResponsesMiddleware, normalize_path
 from .http.routing import MethodRoute
 from .http.vendor import VERSION_LIKE, VERSION_PREFIXES, VendorApi
 

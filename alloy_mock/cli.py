@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import errno
 import gc
+import ipaddress
 import os
 import signal
 import socket
@@ -76,13 +77,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer 400 to a run of an unknown event or one that runs no workflow [ALLOY_MOCK_STRICT_RUNS]",
     )
     serve.add_argument(
-        "--signing-helper",
-        default=None,
-        metavar="on|off",
-        help="precompute ES256 token signatures' nonces in a helper process, started once tokens are asked for "
-        "in numbers (default on) [ALLOY_MOCK_SIGNING_HELPER]",
-    )
-    serve.add_argument(
         "--log-level",
         default="warning",
         choices=["debug", "info", "warning", "error"],
@@ -138,6 +132,23 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def exposure_warning(sock: socket.socket, settings: Settings) -> str | None:
+    """One line for stderr when the control API is open beyond this machine: bound to an address other
+    than loopback (0.0.0.0 in a container, say) with no admin token. None when it is not."""
+    if settings.admin_token is not None:
+        return None
+    host = str(sock.getsockname()[0])
+    try:
+        if ipaddress.ip_address(host.partition("%")[0]).is_loopback:
+            return None
+    except ValueError:
+        pass  # not an address we can read: warn, to be safe
+    return (
+        f"{PROG}: warning: listening on {host} without an admin token: anyone who can reach this port can read, "
+        "change and wipe the emulator's data through /_mock; set ALLOY_MOCK_ADMIN_TOKEN (or --admin-token)"
+    )
+
+
 def url_of(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
@@ -169,6 +180,9 @@ def serve(args: argparse.Namespace) -> int:
         f"  JWKS:     {base}/.well-known/jwks.json",
         flush=True,
     )
+    warning = exposure_warning(sock, settings)
+    if warning is not None:
+        print(warning, file=sys.stderr, flush=True)
     config = uvicorn.Config(
         app,
         http=http_protocol(),  # httptools, each response leaving in one write (http/protocol.py)

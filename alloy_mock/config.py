@@ -73,7 +73,6 @@ class Settings:
     run_latency_ms: int = 0  # executions finish this long after /run/* answers (0: before it answers)
     execution_retention: int = 10_000  # executions kept per workflow and user; older ones are trimmed
     public_url: str | None = None  # where handed-out links point (install and OAuth links); None: the request's Host
-    signing_helper: bool = True  # precompute ES256 nonces in a helper process once tokens are asked for in numbers
 
     @property
     def default_account(self) -> Account:
@@ -127,7 +126,6 @@ class Settings:
             strict_runs=source.boolean("strict_runs"),
             run_latency_ms=source.integer("run_latency", 0, minimum=0, maximum=60_000),
             execution_retention=source.integer("execution_retention", 10_000, minimum=1, maximum=10_000_000),
-            signing_helper=source.boolean("signing_helper", default=True, expected="on or off"),
         )
 
 
@@ -197,11 +195,11 @@ class _Source:
             raise ConfigError(f"{self.describe(name)}: must be between {minimum} and {maximum}, not {number}")
         return number
 
-    def boolean(self, name: str, default: bool = False, expected: str = "true or false") -> bool:
-        """A yes/no setting (true/false, on/off, yes/no, 1/0); `expected` words the error."""
+    def boolean(self, name: str) -> bool:
+        """A yes/no setting (true/false, on/off, yes/no, 1/0), false unless given."""
         value = self.raw(name)
         if value is None:
-            return default
+            return False
         if isinstance(value, bool):
             return value
         text = str(value).strip().lower()
@@ -209,7 +207,7 @@ class _Source:
             return True
         if text in ("0", "false", "no", "off"):
             return False
-        raise ConfigError(f"{self.describe(name)}: must be {expected}, not {value!r}")
+        raise ConfigError(f"{self.describe(name)}: must be true or false, not {value!r}")
 
 
 def _read_keys_file(path: Path) -> list[Account]:

@@ -80,6 +80,7 @@ class Emulator:
             store.close()
             raise
         clock = Clock()
+        api_keys = ApiKeys(settings.accounts)
         user_directory = Users(store, clock, owned=OWNED_BY_USER)
         credential_store = Credentials(store, catalogue, clock)
         install_store = Installs(store, catalogue, credential_store, clock)
@@ -100,10 +101,8 @@ class Emulator:
             clock=clock,
             catalogue=catalogue,
             store=store,
-            keys=ApiKeys(settings.accounts),
-            tokens=TokenIssuer(
-                active, keys, settings.issuer, settings.token_ttl, clock, signing_helper=settings.signing_helper
-            ),
+            keys=api_keys,
+            tokens=TokenIssuer(active, keys, settings.issuer, settings.token_ttl, clock, api_keys.namespaces),
             users=user_directory,
             credentials=credential_store,
             installs=install_store,
@@ -141,7 +140,4 @@ class Emulator:
         self.store.restore(tables)
 
     def close(self) -> None:
-        try:
-            self.tokens.close()  # stops the signing helper process, if one was started
-        finally:
-            self.store.close()
+        self.store.close()

@@ -89,7 +89,7 @@ class Server:
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
     def processes(self) -> list[int]:
-        """The server's pid and its live descendants' (uvicorn workers, alloy-mock's signing and fsync helpers)."""
+        """The server's pid and its live descendants' (uvicorn workers, alloy-mock's fsync helper)."""
         children: dict[int, list[int]] = {}
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():

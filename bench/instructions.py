@@ -1,7 +1,7 @@
 """Instructions per request inside the ASGI app, counted by valgrind: repeatable on a noisy machine.
 
     apt-get install -y valgrind
-    python bench/instructions.py [--cases get,token,token-presigned,post,post-memory,post-no-journal]
+    python bench/instructions.py [--cases get,token,post,post-memory,post-no-journal]
 
 On a shared VM the time a request takes drifts by tens of percent within minutes (bench.py prints the
 drift), which hides changes of a few percent. Instruction counts do not drift: for each case this
@@ -9,8 +9,8 @@ runs the app in-process (as app_cost.py does: no sockets, on uvloop, with the se
 garbage-collector settings) under `valgrind --tool=callgrind` twice, with FEW and MANY requests,
 and prints (instructions(MANY) - instructions(FEW)) / (MANY - FEW), so start-up and seeding cancel
 out. Counted: the server process with all its threads, not its helper processes (valgrind does not
-follow children): the signing helper spends about 20-25 us per nonce of its own CPU (RESULTS.md), and
-the fsync helper, which the durable POST case starts after 64 group commits, runs the fsyncs.
+follow children): the fsync helper, which the durable POST case starts after 64 group commits, runs
+the fsyncs.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ CASES = {
     "base-post": "bare Starlette POST /json (64 in flight)",
     "get": "GET /users/{id}",
     "token": "GET /users/{id}/token, signed by OpenSSL",
-    "token-presigned": "GET /users/{id}/token, precomputed nonces",
     "post": "POST /users, durable (64 in flight)",
     "post-memory": "POST /users, --db :memory: (64 in flight)",
     "post-no-journal": "POST /users, durable, --journal-size 0",
@@ -66,7 +65,6 @@ def run_case(case: str, requests: int) -> None:
         settings = Settings(
             db=":memory:" if case == "post-memory" else Path(folder) / "db.json",
             journal_size=0 if case == "post-no-journal" else 1000,
-            signing_helper=case == "token-presigned",
         )
         app = create_app(settings)
         em = app.emulator
@@ -90,10 +88,6 @@ def run_case(case: str, requests: int) -> None:
             loop.run_until_complete(run_concurrent(app, posts, 64))
         else:
             suffix = "" if case == "get" else "/token"
-            if em.tokens.nonces is not None:
-                em.tokens.nonces.start()
-                if em.tokens.nonces.fill(requests + 64, timeout=60) < requests:
-                    raise RuntimeError("the signing helper did not deliver enough nonces")
             paths = [("GET", f"/2023-12/users/{ids[i % len(ids)]}{suffix}", b"") for i in range(requests)]
             loop.run_until_complete(run_sequential(app, paths))
         em.close()

@@ -31,7 +31,7 @@ NOT_INSTALLED = "The workflow is not installed for this user"
 
 def module_server(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[ServerProcess]:
     """The body of a module-scoped server fixture: one `alloy-mock serve` with its own database."""
-    process = start_server("--db", str(tmp_path_factory.mktemp(name) / "db.json"), "--signing-helper", "off")
+    process = start_server("--db", str(tmp_path_factory.mktemp(name) / "db.json"))
     yield process
     process.kill()
 

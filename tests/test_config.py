@@ -76,7 +76,6 @@ SIMPLE_SETTINGS = [
         DEFAULT_MAX_BODY_BYTES,
     ),
     ("access_log", "access_log", "ALLOY_MOCK_ACCESS_LOG", True, "false", True, False, False),
-    ("signing_helper", "signing_helper", "ALLOY_MOCK_SIGNING_HELPER", "off", "on", False, True, True),
 ]
 
 
@@ -180,12 +179,6 @@ def test_access_log_falsy_env(value: str) -> None:
     assert load({}, {"ALLOY_MOCK_ACCESS_LOG": value}).access_log is False
 
 
-@pytest.mark.parametrize(("value", "expected"), [("on", True), ("ON", True), ("off", False), ("false", False)])
-def test_signing_helper_on_off(value: str, expected: bool) -> None:
-    assert load({"signing_helper": value}).signing_helper is expected
-    assert load({}, {"ALLOY_MOCK_SIGNING_HELPER": value}).signing_helper is expected
-
-
 def test_load_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALLOY_MOCK_PORT", "9123")
     monkeypatch.setenv("ALLOY_MOCK_DB", ":memory:")
@@ -250,7 +243,6 @@ def test_loading_settings_creates_no_files(tmp_path: Path) -> None:
         ("fixtures", "ALLOY_MOCK_FIXTURES", "/nonexistent/fixtures", "/nonexistent/fixtures does not exist"),
         ("signing_key", "ALLOY_MOCK_SIGNING_KEY", "/nonexistent/key.pem", "/nonexistent/key.pem does not exist"),
         ("access_log", "ALLOY_MOCK_ACCESS_LOG", "maybe", "must be true or false, not 'maybe'"),
-        ("signing_helper", "ALLOY_MOCK_SIGNING_HELPER", "auto", "must be on or off, not 'auto'"),
     ],
 )
 def test_bad_value_names_the_flag_or_the_variable(flag: str, env_var: str, value: str, expected: str) -> None:

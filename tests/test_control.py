@@ -46,9 +46,11 @@ USER_TOKEN = "x-alloy-user-token"
 
 
 def ctl(client: TestClient, method: str, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
-    """A control API call: `path` is relative to /_mock."""
+    """A control API call: `path` is relative to /_mock. Sends `X-Alloy-Mock: 1`, as the plugin's helpers do,
+    so that writes without a JSON body pass (given headers win)."""
     if body is not None:
         kwargs["json"] = body
+    kwargs["headers"] = {"X-Alloy-Mock": "1", **kwargs.get("headers", {})}
     return client.request(method, f"/_mock{path}", **kwargs)
 
 

@@ -30,6 +30,7 @@ from .helpers import (
     media_type,
 )
 
+CONTROL = {"X-Alloy-Mock": "1"}  # control-API writes need it (or a JSON body)
 MakeUser = Callable[..., str]
 V4 = "/2024-03"
 CHANNEL_BLOCK = "d7ecf691-60c8-4b53-b523-aaba8c9a190a"  # New Customer Created's Slack block
@@ -230,13 +231,19 @@ def test_list_and_remove_installs(client: TestClient, user_id: str) -> None:
     assert (answer["namespace"], answer["userId"]) == ("default.dev", user_id)
     assert answer["integrations"] == sorted([SLACK, SHOPIFY])
     assert {item["workflowId"] for item in answer["data"]} == {*SLACK_WORKFLOWS, SYNC_CUSTOMERS}
-    assert_ok(client.delete("/_mock/installs", params={"user": user_id, "integration": "Slack"}), {"removed": 3})
+    assert_ok(
+        client.delete("/_mock/installs", params={"user": user_id, "integration": "Slack"}, headers=CONTROL),
+        {"removed": 3},
+    )
     assert list(installed(client, user_id)) == [SYNC_CUSTOMERS]
     assert integration(client, user_id, "Slack")["installed"] is False
     assert integration(client, user_id, "Shopify")["installed"] is True
-    assert_ok(client.delete("/_mock/installs", params={"user": user_id, "integration": "Slack"}), {"removed": 0})
+    assert_ok(
+        client.delete("/_mock/installs", params={"user": user_id, "integration": "Slack"}, headers=CONTROL),
+        {"removed": 0},
+    )
     assert_error(
-        client.delete("/_mock/installs", params={"user": user_id}),
+        client.delete("/_mock/installs", params={"user": user_id}, headers=CONTROL),
         400,
         "integration is required (an integrationId or name)",
     )

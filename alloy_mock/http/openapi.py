@@ -163,6 +163,10 @@ def control_openapi() -> dict[str, Any]:
                 "404": {"description": "Unknown snapshot, fault, user or namespace"},
             },
         }
+        if method != "get":
+            operation["responses"]["415"] = {
+                "description": 'Neither Content-Type: application/json nor X-Alloy-Mock sent: {"message"}'
+            }
         parameters = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in ("name", "fault_id", "rule_id")
@@ -186,7 +190,8 @@ def control_openapi() -> dict[str, Any]:
             "title": "alloy-mock control API",
             "version": __version__,
             "description": "Test controls of the Alloy Embedded emulator. Open unless --admin-token is set; "
-            "then send Authorization: Bearer <admin token>.",
+            "then send Authorization: Bearer <admin token>. Writes (POST, DELETE) need Content-Type: "
+            "application/json or the header X-Alloy-Mock: 1, which web pages cannot send to another origin.",
         },
         "components": {"securitySchemes": {"admin": {"type": "http", "scheme": "bearer"}}},
         "paths": paths,

@@ -91,8 +91,8 @@ async def read_json(request: Request) -> Any:
     if not body.strip():
         return {}
     if content_type is not None:
-        media_type = content_type.split(b";", 1)[0].strip().lower().decode("latin-1")
-        if media_type not in JSON_TYPES and not media_type.endswith("+json"):
+        media_type = media_type_of(content_type)
+        if not is_json(media_type):
             raise ApiError(415, f"Content-Type must be application/json, not {media_type or 'empty'}")
     try:
         return orjson.loads(body)
@@ -106,6 +106,15 @@ def declared_too_large(scope: Scope, limit: int) -> Response | None:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         return error(413, _too_large(limit).message)
     return None
+
+
+def media_type_of(content_type: bytes) -> str:
+    """The media type of a Content-Type value, lower-cased, without parameters."""
+    return content_type.split(b";", 1)[0].strip().lower().decode("latin-1")
+
+
+def is_json(media_type: str) -> bool:
+    return media_type in JSON_TYPES or media_type.endswith("+json")
 
 
 def _body_headers(scope: Scope) -> tuple[bytes | None, bytes | None]:

@@ -94,7 +94,8 @@ class AlloyMock:
         url = f"{self.root_url}/_mock/{path.lstrip('/')}".rstrip("/")
         if query:
             url += "?" + urlencode(query)
-        headers = {"Accept": "application/json"}
+        # X-Alloy-Mock: what the control API wants on a write (also without a body) to know it is no web page's form.
+        headers = {"Accept": "application/json", "X-Alloy-Mock": "1"}
         if body is not None:
             headers["Content-Type"] = "application/json"
         if self.settings.admin_token is not None:
