@@ -37,7 +37,7 @@ async def add_failure(request: Request) -> Response:
     em = admin(request)
     body = await optional_body(request)
     spec = parse(FailureSpec, body)
-    return ok(em.run_controls.add_failure(spec, _namespace_label(em, body, request)).to_json())
+    return ok(em.run_controls.add_failure(spec, _namespace_label(em, body, request), em.catalogue).to_json())
 
 
 async def clear_failures(request: Request) -> Response:
@@ -53,7 +53,7 @@ async def add_output(request: Request) -> Response:
     em = admin(request)
     body = await optional_body(request)
     spec = parse(OutputSpec, body)
-    return ok(em.run_controls.add_output(spec, _namespace_label(em, body, request)).to_json())
+    return ok(em.run_controls.add_output(spec, _namespace_label(em, body, request), em.catalogue).to_json())
 
 
 async def clear_outputs(request: Request) -> Response:
