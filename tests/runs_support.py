@@ -4,9 +4,16 @@ control API, running events and webhooks, and reading logs, errors and analytics
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from starlette.testclient import TestClient
+
+from alloy_mock.app import create_app
+from alloy_mock.config import Settings
+from alloy_mock.emulator import Emulator
 
 from .conftest import API, DEV
 from .helpers import assert_ok
@@ -27,6 +34,22 @@ HOURLY_SALESFORCE = "647f18ca1f5c5df8648ba3d1"  # Salesforce; schedule trigger
 CUSTOMER = {"name": "Ada Lovelace", "email": "ada@example.com"}
 EXECUTION_ID = re.compile(r"^[A-Za-z0-9_-]{21}$")
 EXECUTION_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{8}$")
+
+
+@contextmanager
+def app_client(**settings: Any) -> Iterator[TestClient]:
+    """An in-process client of an emulator with these Settings (nothing on disk)."""
+    em = Emulator.open(Settings(**settings))
+    try:
+        with TestClient(create_app(emulator=em)) as client:
+            yield client
+    finally:
+        em.close()
+
+
+def epoch(iso: str) -> float:
+    """Seconds since the epoch of one of the emulator's timestamps (2023-11-14T22:13:20.000Z)."""
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def install(client: TestClient, user: str, integration: str, **options: Any) -> dict[str, Any]:

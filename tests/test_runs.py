@@ -10,10 +10,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from alloy_mock.app import create_app
 from alloy_mock.catalogue import default_fixtures_path
-from alloy_mock.config import Settings
-from alloy_mock.emulator import Emulator
 
 from .conftest import API, DEV, PROD, ServerProcess
 from .helpers import assert_error, assert_ok
@@ -32,6 +29,7 @@ from .runs_support import (
     WEBHOOK_ORDER,
     WEBHOOK_SLACK,
     analytics,
+    app_client,
     errors,
     install,
     install_sync,
@@ -49,10 +47,8 @@ FROZEN_ISO = "2023-11-14T22:13:20.000Z"
 
 @pytest.fixture
 def strict_client() -> Iterator[TestClient]:
-    em = Emulator.open(Settings(strict_runs=True))
-    with TestClient(create_app(emulator=em)) as client:
+    with app_client(strict_runs=True) as client:
         yield client
-    em.close()
 
 
 def everything_recorded(client: TestClient, *workflows: str) -> list[tuple[int, int, int]]:
