@@ -504,3 +504,19 @@ def test_the_journal_records_runs(client: TestClient, make_user: MakeUser) -> No
     assert entries[0]["requestBody"] == {"event": "Customer Created", "userId": "alice", "data": CUSTOMER}
     assert entries[0]["responseBody"] == {"message": "Event successfully triggered"}
     assert entries[1]["responseBody"]["message"].endswith("run it with POST /run/event")
+
+
+def test_snapshots_and_resets_include_executions(client: TestClient, make_user: MakeUser) -> None:
+    make_user("alice")
+    install_sync(client, "alice")
+    run_event(client, "alice", {"n": 1})
+    assert_ok(client.post("/_mock/snapshots", json={"name": "one-run"}))
+    run_event(client, "alice", {"n": 2})
+    assert_ok(client.post("/_mock/snapshots/one-run/restore"))
+    assert numbers(logs(client, SYNC_CUSTOMERS)) == [1]
+    assert analytics(client, SYNC_CUSTOMERS) == (1, 1, 0)
+    assert_ok(client.post("/_mock/reset", json={"namespace": "prod"}))
+    assert analytics(client, SYNC_CUSTOMERS) == (1, 1, 0)
+    assert_ok(client.post("/_mock/reset", json={"namespace": "dev"}))
+    assert logs(client, SYNC_CUSTOMERS) == []
+    assert analytics(client, SYNC_CUSTOMERS) == (0, 0, 0)
