@@ -52,6 +52,14 @@ def epoch(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
+def nested(levels: int) -> dict[str, Any]:
+    """{"k": {"k": ...}}, `levels` objects deep."""
+    value: dict[str, Any] = {}
+    for _ in range(levels - 1):
+        value = {"k": value}
+    return value
+
+
 def install(client: TestClient, user: str, integration: str, **options: Any) -> dict[str, Any]:
     """POST /_mock/installs {user, integration, workflows?, values?, active?, namespace?}: the answer."""
     body: dict[str, Any] = assert_ok(

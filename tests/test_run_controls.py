@@ -24,6 +24,7 @@ from .runs_support import (
     install,
     install_sync,
     logs,
+    nested,
     output,
     run_event,
 )
@@ -265,11 +266,7 @@ def test_stubs_are_namespace_scoped(shop: TestClient, make_user: MakeUser) -> No
 
 # -- refused bodies: a 400 (or 404) naming the problem, and no rule added ---------------------------------
 
-DEEP: dict[str, Any] = {}
-_level = DEEP
-for _ in range(150):
-    _level["k"] = {}
-    _level = _level["k"]
+DEEP = nested(151)
 
 TRIGGER_OR_UNKNOWN = "(give a block id, name or app)"
 

@@ -34,6 +34,7 @@ from .runs_support import (
     install,
     install_sync,
     logs,
+    nested,
     output,
     run_event,
     run_webhook,
@@ -331,191 +332,75 @@ def test_run_workflow_refusals(
 
 # -- bad input: a 400 naming the field, and nothing recorded -----------------------------------------
 
-DEEP: dict[str, Any] = {}
-_level = DEEP
-for _ in range(150):
-    _level["k"] = {}
-    _level = _level["k"]
+DEEP = nested(151)
+
+
+NOT_AN_OBJECT = "data must be an object, or a string holding a JSON object"
+EVENT_REQUIRED = "event is required (the name of a custom event)"
+EVENT_NOT_TEXT = "event must be a non-empty string (the name of a custom event)"
+BAD_MARKER = 'data.__alloy_mock must be {"failAt": <block id, name or app>, "message": <text>}'
+MARKER_NOT_TEXT = "data.__alloy_mock.failAt and .message must be strings"
+MARKER_AT_TRIGGER = (
+    "data.__alloy_mock.failAt 'Custom Event' names the trigger of 'Sync New Customers to Shopify', "
+    "which cannot fail: name an app block (its id, name or app)"
+)
+DEEP_DATA = "data nests objects and arrays more than 100 levels deep"
+OK_EVENT: dict[str, Any] = {"event": "Customer Created", "userId": "alice", "data": {}}
 
 
 @pytest.mark.parametrize(
-    ("body", "status", "message"),
+    ("changes", "status", "message"),
     [
+        pytest.param({"event": None}, 400, EVENT_REQUIRED, id="null-event"),
+        pytest.param({"event": ""}, 400, EVENT_NOT_TEXT, id="empty-event"),
+        pytest.param({"event": " \t"}, 400, EVENT_NOT_TEXT, id="blank-event"),
+        pytest.param({"event": 7}, 400, EVENT_NOT_TEXT, id="number-event"),
+        pytest.param({"event": ["Customer Created"]}, 400, EVENT_NOT_TEXT, id="list-event"),
+        pytest.param({"event": "x" * 201}, 400, "event must be at most 200 characters", id="huge-event"),
+        pytest.param({"userId": None}, 400, "userId is required", id="null-user"),
+        pytest.param({"userId": ""}, 400, "userId must be a non-empty string", id="empty-user"),
+        pytest.param({"userId": 12}, 400, "userId must be a non-empty string", id="number-user"),
+        pytest.param({"userId": {"id": "alice"}}, 400, "userId must be a non-empty string", id="object-user"),
+        pytest.param({"userId": "nobody"}, 404, "User not found", id="unknown-user"),
+        pytest.param({"userId": "\u00fc" * 5000}, 404, "User not found", id="huge-user"),
+        pytest.param({"data": None}, 400, "data is required", id="null-data"),
+        pytest.param({"data": []}, 400, NOT_AN_OBJECT, id="array-data"),
+        pytest.param({"data": 3}, 400, NOT_AN_OBJECT, id="number-data"),
+        pytest.param({"data": True}, 400, NOT_AN_OBJECT, id="bool-data"),
+        pytest.param({"data": "not json"}, 400, NOT_AN_OBJECT, id="text-data"),
+        pytest.param({"data": "[1, 2]"}, 400, NOT_AN_OBJECT, id="string-array"),
+        pytest.param({"data": '"{}"'}, 400, NOT_AN_OBJECT, id="string-string"),
+        pytest.param({"data": "null"}, 400, NOT_AN_OBJECT, id="string-null"),
+        pytest.param({"data": ""}, 400, NOT_AN_OBJECT, id="empty-string"),
+        pytest.param({"data": DEEP}, 400, DEEP_DATA, id="deep"),
+        pytest.param({"data": json.dumps(DEEP)}, 400, DEEP_DATA, id="deep-string"),
+        pytest.param({"data": {"__alloy_mock": "fail"}}, 400, BAD_MARKER, id="marker-string"),
+        pytest.param({"data": {"__alloy_mock": {"failAt": "shopify", "retry": 1}}}, 400, BAD_MARKER, id="marker-key"),
+        pytest.param({"data": {"__alloy_mock": {"failAt": 1}}}, 400, MARKER_NOT_TEXT, id="marker-number"),
+        pytest.param({"data": {"__alloy_mock": {"message": ""}}}, 400, MARKER_NOT_TEXT, id="marker-empty-message"),
         pytest.param(
-            {"userId": "alice", "data": {}}, 400, "event is required (the name of a custom event)", id="no-event"
-        ),
-        pytest.param(
-            {"event": None, "userId": "alice", "data": {}},
-            400,
-            "event is required (the name of a custom event)",
-            id="null-event",
-        ),
-        pytest.param(
-            {"event": "", "userId": "alice", "data": {}},
-            400,
-            "event must be a non-empty string (the name of a custom event)",
-            id="empty-event",
-        ),
-        pytest.param(
-            {"event": " \t", "userId": "alice", "data": {}},
-            400,
-            "event must be a non-empty string (the name of a custom event)",
-            id="blank-event",
-        ),
-        pytest.param(
-            {"event": 7, "userId": "alice", "data": {}},
-            400,
-            "event must be a non-empty string (the name of a custom event)",
-            id="number-event",
-        ),
-        pytest.param(
-            {"event": ["Customer Created"], "userId": "alice", "data": {}},
-            400,
-            "event must be a non-empty string (the name of a custom event)",
-            id="list-event",
-        ),
-        pytest.param(
-            {"event": "x" * 201, "userId": "alice", "data": {}},
-            400,
-            "event must be at most 200 characters",
-            id="huge-event",
-        ),
-        pytest.param({"event": "Customer Created", "data": {}}, 400, "userId is required", id="no-user"),
-        pytest.param(
-            {"event": "Customer Created", "userId": None, "data": {}}, 400, "userId is required", id="null-user"
-        ),
-        pytest.param(
-            {"event": "Customer Created", "userId": "", "data": {}},
-            400,
-            "userId must be a non-empty string",
-            id="empty-user",
-        ),
-        pytest.param(
-            {"event": "Customer Created", "userId": 12, "data": {}},
-            400,
-            "userId must be a non-empty string",
-            id="number-user",
-        ),
-        pytest.param(
-            {"event": "Customer Created", "userId": {"id": "alice"}, "data": {}},
-            400,
-            "userId must be a non-empty string",
-            id="object-user",
-        ),
-        pytest.param(
-            {"event": "Customer Created", "userId": "nobody", "data": {}}, 404, "User not found", id="unknown-user"
-        ),
-        pytest.param(
-            {"event": "Customer Created", "userId": "ü" * 5000, "data": {}}, 404, "User not found", id="huge-user"
-        ),
-        pytest.param({"event": "Customer Created", "userId": "alice"}, 400, "data is required", id="no-data"),
-        pytest.param(
-            {"event": "Customer Created", "userId": "alice", "data": None}, 400, "data is required", id="null-data"
-        ),
-        pytest.param(
-            {"event": "Customer Created", "userId": "alice", "data": []},
-            400,
-            "data must be an object, or a string holding a JSON object",
-            id="array-data",
-        ),
-        pytest.param(
-            {"event": "Customer Created", "userId": "alice", "data": 3},
-            400,
-            "data must be an object, or a string holding a JSON object",
-            id="number-data",
-        ),
-        pytest.param(
-            {"event": "Customer Created", "userId": "alice", "data": True},
-            400,
-            "data must be an object, or a string holding a JSON object",
-            id="bool-data",
-        ),
-        pytest.param(
-            {"event": "Customer Created", "userId": "alice", "data": "not json"},
-            400,
-            "data must be an object, or a string holding a JSON object",
-            id="text-data",
-        ),
-        pytest.param(
-            {"event": "Customer Created", "userId": "alice", "data": "[1, 2]"},
-            400,
-            "data must be an object, or a string holding a JSON object",
-            id="string-array",
-        ),
-        pytest.param(
-            {"event": "Customer Created", "userId": "alice", "data": '"{}"'},
-            400,
-            "data must be an object, or a string holding a JSON object",
-            id="string-string",
-        ),
-        pytest.param(
-            {"event": "Customer Created", "userId": "alice", "data": "null"},
-            400,
-            "data must be an object, or a string holding a JSON object",
-            id="string-null",
-        ),
-        pytest.param(
-            {"event": "Customer Created", "userId": "alice", "data": ""},
-            400,
-            "data must be an object, or a string holding a JSON object",
-            id="empty-string",
-        ),
-        pytest.param(
-            {"event": "Customer Created", "userId": "alice", "data": DEEP},
-            400,
-            "data nests objects and arrays more than 100 levels deep",
-            id="deep",
-        ),
-        pytest.param(
-            {"event": "Customer Created", "userId": "alice", "data": json.dumps(DEEP)},
-            400,
-            "data nests objects and arrays more than 100 levels deep",
-            id="deep-string",
-        ),
-        pytest.param(
-            {"event": "Customer Created", "userId": "alice", "data": {"__alloy_mock": "fail"}},
-            400,
-            'data.__alloy_mock must be {"failAt": <block id, name or app>, "message": <text>}',
-            id="marker-string",
-        ),
-        pytest.param(
-            {
-                "event": "Customer Created",
-                "userId": "alice",
-                "data": {"__alloy_mock": {"failAt": "shopify", "retry": 1}},
-            },
-            400,
-            'data.__alloy_mock must be {"failAt": <block id, name or app>, "message": <text>}',
-            id="marker-unknown-key",
-        ),
-        pytest.param(
-            {"event": "Customer Created", "userId": "alice", "data": {"__alloy_mock": {"failAt": 1}}},
-            400,
-            "data.__alloy_mock.failAt and .message must be strings",
-            id="marker-number",
-        ),
-        pytest.param(
-            {"event": "Customer Created", "userId": "alice", "data": {"__alloy_mock": {"message": ""}}},
-            400,
-            "data.__alloy_mock.failAt and .message must be strings",
-            id="marker-empty-message",
-        ),
-        pytest.param(
-            {"event": "Customer Created", "userId": "alice", "data": {"__alloy_mock": {"failAt": "Custom Event"}}},
-            400,
-            "data.__alloy_mock.failAt 'Custom Event' names the trigger of 'Sync New Customers to Shopify', "
-            "which cannot fail: name an app block (its id, name or app)",
-            id="marker-trigger",
+            {"data": {"__alloy_mock": {"failAt": "Custom Event"}}}, 400, MARKER_AT_TRIGGER, id="marker-trigger"
         ),
     ],
 )
 def test_run_event_bad_input(
-    client: TestClient, make_user: MakeUser, body: dict[str, Any], status: int, message: str
+    client: TestClient, make_user: MakeUser, changes: dict[str, Any], status: int, message: str
 ) -> None:
     make_user("alice")
     install(client, "alice", "Shopify", workflows=[SYNC_CUSTOMERS, TO_KLAVIYO], values={"listId": "L"})
-    assert_error(client.post(f"{API}/run/event", json=body, headers=DEV), status, message)
+    assert_error(client.post(f"{API}/run/event", json={**OK_EVENT, **changes}, headers=DEV), status, message)
     assert everything_recorded(client, SYNC_CUSTOMERS, TO_KLAVIYO) == [(0, 0, 0)] * 2
+
+
+@pytest.mark.parametrize(
+    ("missing", "message"), [("event", EVENT_REQUIRED), ("userId", "userId is required"), ("data", "data is required")]
+)
+def test_run_event_missing_fields(client: TestClient, make_user: MakeUser, missing: str, message: str) -> None:
+    make_user("alice")
+    install_sync(client, "alice")
+    body = {name: value for name, value in OK_EVENT.items() if name != missing}
+    assert_error(client.post(f"{API}/run/event", json=body, headers=DEV), 400, message)
+    assert analytics(client, SYNC_CUSTOMERS) == (0, 0, 0)
 
 
 @pytest.mark.parametrize(

@@ -99,6 +99,10 @@ class AlloyMock:
             headers["Content-Type"] = "application/json"
         if self.settings.admin_token is not None:
             headers["Authorization"] = f"Bearer {self.settings.admin_token}"
+        return self._call(method, url, body, headers)
+
+    def _call(self, method: str, url: str, body: Any, headers: Mapping[str, str]) -> Any:
+        """Send a request and return the parsed answer; AlloyMockError if not 2xx."""
         status, content = self._send(method.upper(), url, body, headers)
         answer = _parse(content)
         if not 200 <= status < 300:
@@ -361,13 +365,9 @@ class AlloyMock:
         params: dict[str, Any] = {"limit": limit, "order": order, "error": "true" if error else None}
         if user is not None:
             params["userId"] = _user_ref(user)
-        url = f"{self.base_url}/workflows/{quote(workflow, safe='')}/logs?" + urlencode(
-            {k: v for k, v in params.items() if v is not None}
-        )
-        status, content = self._send("GET", url, None, self.headers(namespace))
-        if status != 200:
-            raise AlloyMockError(f"GET {url} -> {status}: {content[:500].decode('utf-8', 'replace')}")
-        entries: list[dict[str, Any]] = orjson.loads(content)["data"]
+        query = urlencode({k: v for k, v in params.items() if v is not None})
+        url = f"{self.base_url}/workflows/{quote(workflow, safe='')}/logs?{query}"
+        entries: list[dict[str, Any]] = self._call("GET", url, None, self.headers(namespace))["data"]
         return entries
 
 

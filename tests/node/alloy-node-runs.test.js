@@ -16,19 +16,11 @@ const WOO_CUSTOMER = "65e5cf43a6597c674e4a449f"; // WooCommerce: Custom Event "C
 const WOO_BLOCK = "5a9b8ff5-6ef1-468a-b22c-380647c20e6d";
 const WEBHOOK_SLACK = "65c35815dbed9eb70f7c73f2"; // Slack: Webhook Trigger -> Formatter -> Slack
 
-async function identified(prefix) {
-  const alloy = new Alloy(h.DEV_KEY);
-  const username = h.unique(prefix);
-  const { userId } = await alloy.createUser({ username });
-  await alloy.identify(username);
-  return { alloy, username, userId };
-}
-
 const triggerBody = (entry) => entry.results[0].data[0][0].json.body;
 const tagged = (logs, tag) => logs.data.filter((entry) => triggerBody(entry).tag === tag);
 
 test("event() runs the identified user's workflow; getLogs and getAnalytics show it", async () => {
-  const { alloy, username, userId } = await identified("ev");
+  const { alloy, username, userId } = await c.identified("ev");
   await c.install(username, "WooCommerce", { workflows: [WOO_CUSTOMER], values: { role: "agent" } });
   const before = await alloy.getAnalytics(WOO_CUSTOMER);
   assert.equal(h.last().url, `${API}/2023-01/workflows/${WOO_CUSTOMER}/analytics`);
@@ -55,7 +47,7 @@ test("event() runs the identified user's workflow; getLogs and getAnalytics show
 });
 
 test("a failing run (payload marker) shows its error in getLogs and getAnalytics", async () => {
-  const { alloy, username } = await identified("evfail");
+  const { alloy, username } = await c.identified("evfail");
   await c.install(username, "WooCommerce", { workflows: [WOO_CUSTOMER] });
   const before = await alloy.getAnalytics(WOO_CUSTOMER);
   const data = { tag: username, __alloy_mock: { failAt: "wooCommerce", message: "WooCommerce is down" } };
@@ -69,7 +61,7 @@ test("a failing run (payload marker) shows its error in getLogs and getAnalytics
 });
 
 test("run() runs a webhook workflow by id or by name; a custom-event workflow is refused", async () => {
-  const { alloy, username, userId } = await identified("wh");
+  const { alloy, username, userId } = await c.identified("wh");
   await c.install(username, "Slack", { workflows: [WEBHOOK_SLACK] });
   await c.install(username, "WooCommerce", { workflows: [WOO_CUSTOMER] });
 
@@ -87,8 +79,8 @@ test("run() runs a webhook workflow by id or by name; a custom-event workflow is
 });
 
 test("deleteLogs() removes the identified user's executions and leaves other users' alone", async () => {
-  const one = await identified("del1");
-  const two = await identified("del2");
+  const one = await c.identified("del1");
+  const two = await c.identified("del2");
   for (const { username } of [one, two]) await c.install(username, "WooCommerce", { workflows: [WOO_CUSTOMER] });
   await one.alloy.event("Customer Created", { tag: one.username });
   await two.alloy.event("Customer Created", { tag: two.username });
@@ -105,7 +97,7 @@ test("deleteLogs() removes the identified user's executions and leaves other use
 });
 
 test("run errors are thrown as the bare message", async () => {
-  const { alloy } = await identified("everr");
+  const { alloy } = await c.identified("everr");
   assert.equal(
     await h.thrown(() => alloy.event("Customer Created", [1, 2])),
     "data must be an object, or a string holding a JSON object",
