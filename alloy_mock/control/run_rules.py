@@ -146,8 +146,7 @@ class RunControls:
         if len(self._failures) + len(self._outputs) >= MAX_RULES:
             raise InvalidInput(f"at most {MAX_RULES} run rules can be set at once: clear some first")
 
-    def add_failure(self, spec: FailureSpec, namespace: str | None, catalogue: Catalogue) -> FailureRule:
-        check_references(spec, catalogue)
+    def add_failure(self, spec: FailureSpec, namespace: str | None) -> FailureRule:
         self._check_room()
         rule_id = f"run-failure-{next(self._ids)}"
         rule = FailureRule(
@@ -162,8 +161,7 @@ class RunControls:
         self._failures[rule.id] = rule
         return rule
 
-    def add_output(self, spec: OutputSpec, namespace: str | None, catalogue: Catalogue) -> OutputRule:
-        check_references(spec, catalogue)
+    def add_output(self, spec: OutputSpec, namespace: str | None) -> OutputRule:
         self._check_room()
         rule = OutputRule(
             f"block-output-{next(self._ids)}", namespace, spec.workflow, spec.user, spec.block, output=spec.output

@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..control.run_rules import FailureSpec, OutputSpec, parse
+from ..control.run_rules import FailureSpec, OutputSpec, check_references, parse
 from ..domain.errors import InvalidInput, NotFound
 from ..emulator import Emulator
 from .control import admin, namespace_from, optional_body
@@ -38,7 +38,8 @@ async def add_failure(request: Request) -> Response:
     em = admin(request)
     body = await optional_body(request)
     spec = parse(FailureSpec, body)
-    return ok(em.run_controls.add_failure(spec, _namespace_label(em, body, request), em.catalogue).to_json())
+    check_references(spec, em.catalogue)
+    return ok(em.run_controls.add_failure(spec, _namespace_label(em, body, request)).to_json())
 
 
 async def clear_failures(request: Request) -> Response:
@@ -54,7 +55,8 @@ async def add_output(request: Request) -> Response:
     em = admin(request)
     body = await optional_body(request)
     spec = parse(OutputSpec, body)
-    return ok(em.run_controls.add_output(spec, _namespace_label(em, body, request), em.catalogue).to_json())
+    check_references(spec, em.catalogue)
+    return ok(em.run_controls.add_output(spec, _namespace_label(em, body, request)).to_json())
 
 
 async def clear_outputs(request: Request) -> Response:
