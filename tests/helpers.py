@@ -6,6 +6,9 @@ from typing import Any
 
 import httpx
 
+# Control-API writes without a JSON body need this header (web pages cannot send it).
+CONTROL = {"X-Alloy-Mock": "1"}
+
 
 def show(response: httpx.Response) -> str:
     """The request and (the start of) the response, for assertion messages."""

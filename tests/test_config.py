@@ -76,6 +76,9 @@ SIMPLE_SETTINGS = [
         DEFAULT_MAX_BODY_BYTES,
     ),
     ("access_log", "access_log", "ALLOY_MOCK_ACCESS_LOG", True, "false", True, False, False),
+    ("strict_runs", "strict_runs", "ALLOY_MOCK_STRICT_RUNS", True, "1", True, True, False),
+    ("run_latency_ms", "run_latency", "ALLOY_MOCK_RUN_LATENCY", "250", "40", 250, 40, 0),
+    ("execution_retention", "execution_retention", "ALLOY_MOCK_EXECUTION_RETENTION", "3", "50", 3, 50, 10_000),
 ]
 
 
@@ -243,6 +246,12 @@ def test_loading_settings_creates_no_files(tmp_path: Path) -> None:
         ("fixtures", "ALLOY_MOCK_FIXTURES", "/nonexistent/fixtures", "/nonexistent/fixtures does not exist"),
         ("signing_key", "ALLOY_MOCK_SIGNING_KEY", "/nonexistent/key.pem", "/nonexistent/key.pem does not exist"),
         ("access_log", "ALLOY_MOCK_ACCESS_LOG", "maybe", "must be true or false, not 'maybe'"),
+        ("strict_runs", "ALLOY_MOCK_STRICT_RUNS", "sometimes", "must be true or false, not 'sometimes'"),
+        ("run_latency", "ALLOY_MOCK_RUN_LATENCY", "-5", "must be between 0 and 60000"),
+        ("run_latency", "ALLOY_MOCK_RUN_LATENCY", "60001", "must be between 0 and 60000"),
+        ("run_latency", "ALLOY_MOCK_RUN_LATENCY", "0.5", "must be a whole number"),
+        ("execution_retention", "ALLOY_MOCK_EXECUTION_RETENTION", "0", "must be between 1 and 10000000"),
+        ("execution_retention", "ALLOY_MOCK_EXECUTION_RETENTION", "many", "must be a whole number"),
     ],
 )
 def test_bad_value_names_the_flag_or_the_variable(flag: str, env_var: str, value: str, expected: str) -> None:

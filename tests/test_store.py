@@ -709,3 +709,63 @@ def test_a_new_database_file_exists_from_the_start(open_store: Callable[..., Sto
     assert orjson.loads(db_path.read_bytes()) == {}
     store.close()
     assert tinydb.TinyDB(db_path).tables() == set()
+
+
+# -- grouped indexes and kept sums ------------------------------------------------------------------
+
+RUNS = Indexes(grouped=("workflow", "owner"), sums=(("workflow", "actions"),))
+
+
+def test_grouped_indexes_page_count_and_delete_without_scanning() -> None:
+    store = Store(MEMORY, indexes={"runs": RUNS})
+    runs = store.collection("ns", "runs")
+    for n in range(7):
+        runs.insert(f"r{n}", {"workflow": "w1" if n % 2 == 0 else "w2", "owner": f"u{n % 3}", "actions": n})
+    assert [doc["actions"] for doc in runs.find_all("workflow", "w1")] == [0, 2, 4, 6]
+    assert runs.count_where("workflow", "w2") == 3
+    assert [doc["actions"] for doc in runs.page_where("workflow", "w1", 1, 2)] == [2, 4]
+    assert [doc["actions"] for doc in runs.page_where("workflow", "w1", 0, 3, newest_first=True)] == [6, 4, 2]
+    assert runs.page_where("workflow", "w1", 10, 3) == []
+    assert runs.first_where("workflow", "w2") == "r1"
+    assert [doc["actions"] for doc in runs.delete_where("owner", "u0")] == [0, 3, 6]
+    assert [doc["actions"] for doc in runs.find_all("workflow", "w1")] == [2, 4]
+    assert runs.count_where("owner", "u0") == 0 and runs.first_where("owner", "u0") is None
+
+
+def test_kept_sums_follow_inserts_updates_moves_and_deletes() -> None:
+    store = Store(MEMORY, indexes={"runs": RUNS})
+    runs = store.collection("ns", "runs")
+    runs.insert("a", {"workflow": "w1", "owner": "u", "actions": 2})
+    runs.insert("b", {"workflow": "w1", "owner": "u", "actions": 5})
+    assert runs.sum_where("workflow", "w1", "actions") == 7
+    runs.update("a", {"actions": 10})  # same group, another number
+    assert runs.sum_where("workflow", "w1", "actions") == 15
+    runs.update("b", {"workflow": "w2"})  # moves to another group
+    assert (runs.sum_where("workflow", "w1", "actions"), runs.sum_where("workflow", "w2", "actions")) == (10, 5)
+    runs.delete("a")
+    assert runs.sum_where("workflow", "w1", "actions") == 0
+    assert runs.sum_where("workflow", "nobody", "actions") == 0
+
+
+def test_updates_keep_a_group_in_insertion_order() -> None:
+    store = Store(MEMORY, indexes={"runs": RUNS})
+    runs = store.collection("ns", "runs")
+    for key in ("a", "b", "c"):
+        runs.insert(key, {"workflow": "w", "owner": "u", "actions": 1})
+    runs.update("a", {"actions": 3})
+    assert [doc["actions"] for doc in runs.find_all("workflow", "w")] == [3, 1, 1]
+
+
+def test_grouped_indexes_and_sums_are_rebuilt_from_disk(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.json", indexes={"runs": RUNS})
+    runs = store.collection("ns", "runs")
+    runs.insert("a", {"workflow": "w", "owner": "u", "actions": 4})
+    runs.insert("b", {"workflow": "w", "owner": "v", "actions": 6})
+    runs.update("a", {"actions": 1})
+    store.flush()
+    store.close()
+    reopened = Store(tmp_path / "db.json", indexes={"runs": RUNS})
+    again = reopened.collection("ns", "runs")
+    assert [doc["owner"] for doc in again.find_all("workflow", "w")] == ["u", "v"]
+    assert again.sum_where("workflow", "w", "actions") == 7
+    reopened.close()

@@ -11,17 +11,19 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..catalogue import Block, Workflow
+from ..catalogue import Block, Catalogue, Workflow
 from ..domain.errors import InvalidInput
+from ..domain.runner import MAX_DATA_DEPTH, nests_at_most
 
 MAX_RULES = 1000
 DEFAULT_FAILURE = "Emulated failure ({rule})"
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # strict: "2" is not a number of times, nor true one time
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
     workflow: str | None = Field(default=None, min_length=1, max_length=200)
     user: str | None = Field(default=None, min_length=1, max_length=1024)
@@ -46,6 +48,13 @@ class OutputSpec(_Spec):
     block: str = Field(min_length=1, max_length=200)
     output: dict[str, Any]
 
+    @field_validator("output")
+    @classmethod
+    def _not_too_deep(cls, output: dict[str, Any]) -> dict[str, Any]:
+        if not nests_at_most(output, MAX_DATA_DEPTH):
+            raise ValueError(f"nests objects and arrays more than {MAX_DATA_DEPTH} levels deep")
+        return output
+
 
 def parse(model: type[_Spec], body: dict[str, Any]) -> Any:
     """A spec from a control-API body; InvalidInput that names the field (and unknown keys)."""
@@ -54,8 +63,20 @@ def parse(model: type[_Spec], body: dict[str, Any]) -> Any:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "body"
-        message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
+        message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"].removeprefix("Value error, ")
         raise InvalidInput(f"{where}: {message}") from None
+
+
+def check_references(spec: _Spec, catalogue: Catalogue) -> None:
+    """InvalidInput for a workflow the catalogue does not have, or a block that is no app block of it (of any
+    workflow, without one): such a rule would never apply. Triggers neither fail nor take a stub (their output
+    is the run's data)."""
+    workflows = [workflow for _, workflow in catalogue.workflows if workflow_matches(workflow, spec.workflow)]
+    if not workflows:
+        raise InvalidInput(f"workflow: the catalogue has no workflow {spec.workflow!r} (give its id or name)")
+    if spec.block is not None and not any(block_matches(b, spec.block) for w in workflows for b in w.blocks[1:]):
+        where = "any workflow" if spec.workflow is None else repr(workflows[0].name)
+        raise InvalidInput(f"block: {spec.block!r} is no app block of {where} (give a block id, name or app)")
 
 
 def block_matches(block: Block, ref: str) -> bool:
@@ -172,7 +193,7 @@ class RunControls:
     def failure(self, namespace: str, workflow: Workflow, user_id: str, username: str) -> tuple[str | None, str] | None:
         """(block reference or None, message) for a run that a rule makes fail, counting the rule as used."""
         for rule in self._failures.values():
-            in_workflow = rule.block is None or any(block_matches(b, rule.block) for b in workflow.blocks)
+            in_workflow = rule.block is None or any(block_matches(b, rule.block) for b in workflow.blocks[1:])
             if in_workflow and rule.applies(namespace, workflow, user_id, username):
                 rule.hits += 1
                 if rule.remaining is not None:

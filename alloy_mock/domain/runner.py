@@ -29,6 +29,8 @@ from .users import User
 
 MARKER = "__alloy_mock"
 MAX_EVENT_NAME = 200
+# How deeply a run's data may nest: the log entry wraps it in a few more levels, and orjson writes at most 254.
+MAX_DATA_DEPTH = 100
 
 
 class RunOverrides(Protocol):
@@ -62,7 +64,23 @@ def payload(value: Any, name: str = "data") -> dict[str, Any]:
             raise InvalidInput(f"{name} must be an object, or a string holding a JSON object") from None
     if not isinstance(value, dict):
         raise InvalidInput(f"{name} must be an object, or a string holding a JSON object")
+    if not nests_at_most(value, MAX_DATA_DEPTH):
+        raise InvalidInput(f"{name} nests objects and arrays more than {MAX_DATA_DEPTH} levels deep")
     return value
+
+
+def nests_at_most(value: Any, levels: int) -> bool:
+    """Whether `value` has at most `levels` levels of objects and arrays (walked without recursion)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > levels:
+            return False
+        pending.extend((child, depth + 1) for child in children)
+    return True
 
 
 def _marker_failure(data: dict[str, Any]) -> Failure | None:
@@ -79,6 +97,7 @@ def _marker_failure(data: dict[str, Any]) -> Failure | None:
 
 
 def _fails_here(failure: Failure | None, block: Block, first_app: Block | None) -> bool:
+    """Whether `block` (an app block: triggers never fail) is where `failure` makes the run fail."""
     if failure is None:
         return False
     if failure.block is None:
@@ -88,7 +107,16 @@ def _fails_here(failure: Failure | None, block: Block, first_app: Block | None) 
 
 
 def _names_a_block(failure: Failure, workflow: Workflow) -> bool:
-    return failure.block is None or any(_fails_here(failure, block, None) for block in workflow.blocks)
+    """Whether the marker's failAt names a block of `workflow`; 400 when it names only its trigger, which
+    cannot fail (it would otherwise be silently ignored)."""
+    if failure.block is None or any(_fails_here(failure, block, None) for block in workflow.blocks[1:]):
+        return True
+    if _fails_here(failure, workflow.blocks[0], None):
+        raise InvalidInput(
+            f"data.{MARKER}.failAt {failure.block!r} names the trigger of {workflow.name!r}, which cannot fail: "
+            "name an app block (its id, name or app)"
+        )
+    return False
 
 
 class Runner:
@@ -132,27 +160,34 @@ class Runner:
         An unknown event, or one no active workflow of the user starts with, runs nothing (the vendor still
         answers 200); in strict mode both are InvalidInput.
         """
-        if not isinstance(event, str) or not event.strip():
+        if event is None:
             raise InvalidInput("event is required (the name of a custom event)")
+        if not isinstance(event, str) or not event.strip():
+            raise InvalidInput("event must be a non-empty string (the name of a custom event)")
         if len(event) > MAX_EVENT_NAME:
             raise InvalidInput(f"event must be at most {MAX_EVENT_NAME} characters")
         body = payload(data)
         if self.strict and self._catalogue.find_event(event) is None:
             known = ", ".join(e.name for e in self._catalogue.events)
             raise InvalidInput(f"Unknown event {event!r} (the account's custom events: {known})")
+        marker = _marker_failure(body)
         triggered = self._catalogue.workflows_for_event(event)
-        runs = []
+        matched = []
         for install in self._installs.active_among(namespace, user.user_id, triggered):
-            workflow = self._catalogue.find_workflow(install.workflow_id)
-            assert workflow is not None
-            runs.append(self._run(namespace, user, workflow[1], install, dict(body)))
-        if not runs and self.strict:
+            found = self._catalogue.find_workflow(install.workflow_id)
+            assert found is not None
+            matched.append((found[1], install))
+        if not matched and self.strict:
             raise InvalidInput(f"No installed, active workflow of this user starts with the event {event!r}")
-        return runs
+        if marker is not None:  # checked for every workflow before any runs, so that a bad marker records nothing
+            for workflow, _ in matched:
+                _names_a_block(marker, workflow)
+        return [self._run(namespace, user, workflow, install, dict(body), marker) for workflow, install in matched]
 
     def run_webhook(self, namespace: Namespace, user: User, ref: str, data: Any) -> Execution:
         """Run one webhook-triggered workflow the user has installed and activated."""
         body = payload(data)
+        marker = _marker_failure(body)
         workflow = self._installs.workflow(ref, prefer=self._installs.for_user(namespace, user.user_id))
         trigger = workflow.trigger
         if trigger.type == "customEvent":
@@ -161,7 +196,8 @@ class Runner:
             )
         if trigger.type != "webhook":
             raise InvalidInput(f"{workflow.name!r} runs on a schedule, not from a webhook")
-        return self._run(namespace, user, workflow, self._runnable(namespace, user, workflow), body)
+        install = self._runnable(namespace, user, workflow)
+        return self._run(namespace, user, workflow, install, body, marker)
 
     def rerun(self, namespace: Namespace, user: User, workflow_ref: str, execution_id: str) -> Execution:
         """A new execution with the same input as a stored one."""
@@ -170,6 +206,7 @@ class Runner:
         entry = orjson.loads(stored["body"])
         data = entry["inputs"][0]["data"] if entry.get("inputs") else {}
         install = self._runnable(namespace, user, workflow)
+        # The stored input has no payload marker (it was taken out when the run was recorded).
         return self._run(namespace, user, workflow, install, dict(data), rerun_of=execution_id)
 
     def _runnable(self, namespace: Namespace, user: User, workflow: Workflow) -> WorkflowInstall:
@@ -180,10 +217,9 @@ class Runner:
             raise InvalidInput(f"{workflow.name!r} is installed but not active for this user (activate it first)")
         return install
 
-    def _failure(self, namespace: Namespace, user: User, workflow: Workflow, data: dict[str, Any]) -> Failure | None:
-        marked = _marker_failure(data) if MARKER in data else None
-        if marked is not None:
-            return marked if _names_a_block(marked, workflow) else None
+    def _failure(self, namespace: Namespace, user: User, workflow: Workflow, marker: Failure | None) -> Failure | None:
+        if marker is not None:  # a payload marker wins over the rules, even where it names no block of this one
+            return marker if _names_a_block(marker, workflow) else None
         if not self._overrides:  # no test controls set: the common case
             return None
         ruled = self._overrides.failure(namespace.id, workflow, user.user_id, user.username)
@@ -196,9 +232,10 @@ class Runner:
         workflow: Workflow,
         install: WorkflowInstall,
         data: dict[str, Any],
+        marker: Failure | None = None,
         rerun_of: str | None = None,
     ) -> Execution:
-        failure = self._failure(namespace, user, workflow, data)
+        failure = self._failure(namespace, user, workflow, marker)
         blocks = workflow.blocks
         apps = set(workflow.apps)
         # Where a failure without a block fails: the first app block, else the last block.

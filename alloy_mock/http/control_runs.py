@@ -9,12 +9,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..control.run_rules import FailureSpec, OutputSpec, parse
+from ..control.run_rules import FailureSpec, OutputSpec, check_references, parse
 from ..domain.errors import InvalidInput, NotFound
 from ..emulator import Emulator
 from .control import admin, namespace_from, optional_body
@@ -37,6 +38,7 @@ async def add_failure(request: Request) -> Response:
     em = admin(request)
     body = await optional_body(request)
     spec = parse(FailureSpec, body)
+    check_references(spec, em.catalogue)
     return ok(em.run_controls.add_failure(spec, _namespace_label(em, body, request)).to_json())
 
 
@@ -53,6 +55,7 @@ async def add_output(request: Request) -> Response:
     em = admin(request)
     body = await optional_body(request)
     spec = parse(OutputSpec, body)
+    check_references(spec, em.catalogue)
     return ok(em.run_controls.add_output(spec, _namespace_label(em, body, request)).to_json())
 
 
@@ -84,10 +87,13 @@ async def wait_for_executions(request: Request) -> Response:
     remaining = em.executions.latest_finish(ns, user_id) - em.clock.now()
     if remaining > timeout / 1000:
         raise InvalidInput(f"the executions finish in {remaining:.3f} s, after timeoutMs")
-    if remaining > 0 and not em.clock.frozen:
-        await asyncio.sleep(remaining)  # the time the runs take, not a wait for readiness
-    running = em.executions.latest_finish(ns, user_id) > em.clock.now()
-    return ok({"finished": not running})
+    deadline = time.monotonic() + timeout / 1000
+    while remaining > 0 and not em.clock.frozen and time.monotonic() + remaining <= deadline:
+        # The time the runs take, not a wait for readiness; a timer may fire up to a millisecond early
+        # (uvloop rounds them), and runs recorded meanwhile may finish later: hence the margin and the loop.
+        await asyncio.sleep(remaining + 0.002)
+        remaining = em.executions.latest_finish(ns, user_id) - em.clock.now()
+    return ok({"finished": remaining <= 0})
 
 
 routes = [

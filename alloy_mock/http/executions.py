@@ -14,15 +14,20 @@ from .routing import route
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 30
+# Larger page numbers and limits are read as this: far past any stored page, and small enough to compute with.
+HUGE = 10**15
 
 
 def _whole(request: Request, name: str, default: int, minimum: int) -> int:
     value = query_param(request, name)
     if value is None:
         return default
-    if not (value.isascii() and value.isdigit()) or int(value) < minimum:
-        raise ApiError(400, f"{name} must be a whole number of at least {minimum}, not {value!r}")
-    return int(value)
+    digits = value.lstrip("0") or "0"
+    number = (HUGE if len(digits) > 16 else min(HUGE, int(digits))) if value.isascii() and value.isdigit() else -1
+    if number < minimum:
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise ApiError(400, f"{name} must be a whole number of at least {minimum}, not {shown!r}")
+    return number
 
 
 def _flag(request: Request, name: str) -> bool:

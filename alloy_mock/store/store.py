@@ -197,7 +197,16 @@ class Collection:
         if any(old.get(name) != new.get(name) for name in (*self._indexes, *self._groups)):
             self._unindex(key, old)
             self._index(key, new)
+        elif any(old.get(summed) != new.get(summed) for _, summed in self._sums):
+            self._resum(old, new)
         return new
+
+    def _resum(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        """Move the kept sums from `old` to `new` (same groups, other numbers)."""
+        for (name, summed), totals in self._sums.items():
+            value = new.get(name)
+            if value is not None:
+                totals[value] = totals.get(value, 0) - old.get(summed, 0) + new.get(summed, 0)
 
     def delete(self, key: str) -> Doc | None:
         """Remove a document; returns it, or None if there was none."""

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import orjson
 
@@ -100,6 +100,10 @@ class AlloyMock:
             headers["Content-Type"] = "application/json"
         if self.settings.admin_token is not None:
             headers["Authorization"] = f"Bearer {self.settings.admin_token}"
+        return self._call(method, url, body, headers)
+
+    def _call(self, method: str, url: str, body: Any, headers: Mapping[str, str]) -> Any:
+        """Send a request and return the parsed answer; AlloyMockError if not 2xx."""
         status, content = self._send(method.upper(), url, body, headers)
         answer = _parse(content)
         if not 200 <= status < 300:
@@ -328,6 +332,95 @@ class AlloyMock:
     def restore_snapshot(self, name: str) -> None:
         """Put back the data saved under `name`."""
         self.control("POST", f"snapshots/{name}/restore")
+
+    # -- runs (executions of installed workflows) -------------------------------------------------------
+
+    def fail_runs(
+        self,
+        workflow: str | None = None,
+        user: str | Mapping[str, Any] | None = None,
+        block: str | None = None,
+        message: str | None = None,
+        times: int | None = 1,
+        namespace: str | None = None,
+    ) -> dict[str, Any]:
+        """Make the next `times` runs (None: every run, until cleared) fail at a block; returns the rule.
+
+        `workflow` is a workflow id or name (any workflow if None), `user` a userId, username or a dict from
+        `create_user` (anyone if None), `block` a block id, name or app such as "shopify" (the first app
+        block if None), `namespace` "dev", "prod" or "<account>.dev|prod" (every namespace if None).
+        The failed execution shows in the logs, the errors and `totalErrors`.
+        """
+        spec: dict[str, Any] = {"times": times}
+        for name, value in (("workflow", workflow), ("block", block), ("message", message)):
+            if value is not None:
+                spec[name] = value
+        if user is not None:
+            spec["user"] = _user_ref(user)
+        if namespace is not None:
+            spec["namespace"] = namespace
+        rule: dict[str, Any] = self.control("POST", "run-failures", spec)
+        return rule
+
+    def run_failures(self) -> list[dict[str, Any]]:
+        """The failure rules still set, each with its "hits" and "remaining" runs."""
+        rules: list[dict[str, Any]] = self.control("GET", "run-failures")["data"]
+        return rules
+
+    def clear_run_failures(self) -> None:
+        self.control("DELETE", "run-failures")
+
+    def stub_block_output(
+        self,
+        workflow: str,
+        block: str,
+        output: Mapping[str, Any],
+        user: str | Mapping[str, Any] | None = None,
+        namespace: str | None = None,
+    ) -> dict[str, Any]:
+        """Make `block` (id, name or app) of `workflow` return `output` instead of the emulator's sample, in
+        every run (of `user`, if given) until cleared; the next block gets it as its input. Returns the rule."""
+        spec: dict[str, Any] = {"workflow": workflow, "block": block, "output": dict(output)}
+        if user is not None:
+            spec["user"] = _user_ref(user)
+        if namespace is not None:
+            spec["namespace"] = namespace
+        rule: dict[str, Any] = self.control("POST", "block-outputs", spec)
+        return rule
+
+    def clear_block_outputs(self) -> None:
+        self.control("DELETE", "block-outputs")
+
+    def wait_for_executions(
+        self, user: str | Mapping[str, Any] | None = None, namespace: str = "dev", timeout: float = 10.0
+    ) -> bool:
+        """With --run-latency: wait until the executions recorded so far (of `user`, or of anyone in the
+        namespace) have finished. True once they have; False if a frozen clock keeps them running (advance it).
+        AlloyMockError if they would take longer than `timeout` seconds (at most 60)."""
+        body: dict[str, Any] = {"namespace": namespace, "timeoutMs": round(timeout * 1000)}
+        if user is not None:
+            body["user"] = _user_ref(user)
+        return bool(self.control("POST", "executions/wait", body)["finished"])
+
+    def logs(
+        self,
+        workflow: str,
+        user: str | Mapping[str, Any] | None = None,
+        namespace: str = "dev",
+        *,
+        error: bool = False,
+        limit: int = 30,
+        order: str = "desc",
+    ) -> list[dict[str, Any]]:
+        """A workflow's executions from the vendor API's GET /workflows/{workflow}/logs (first page, newest
+        first), for `user` or everyone in the namespace; `error=True` keeps the failed ones."""
+        params: dict[str, Any] = {"limit": limit, "order": order, "error": "true" if error else None}
+        if user is not None:
+            params["userId"] = _user_ref(user)
+        query = urlencode({k: v for k, v in params.items() if v is not None})
+        url = f"{self.base_url}/workflows/{quote(workflow, safe='')}/logs?{query}"
+        entries: list[dict[str, Any]] = self._call("GET", url, None, self.headers(namespace))["data"]
+        return entries
 
 
 def format_request(entry: Mapping[str, Any]) -> str:

@@ -13,19 +13,10 @@ const Alloy = require("alloy-node");
 
 const API = "https://embedded.runalloy.com";
 
-// A fresh user, identified on a new client (alloy-node takes the user of every later call from identify()).
-async function identified(prefix) {
-  const alloy = new Alloy(h.DEV_KEY);
-  const username = h.unique(prefix);
-  const { userId } = await alloy.createUser({ username });
-  await alloy.identify(username);
-  return { alloy, username, userId };
-}
-
 const byId = (workflows, workflowId) => workflows.find((w) => w.workflowId === workflowId);
 
 test("getWorkflows/getWorkflow show an install made through the control API", async () => {
-  const { alloy, username, userId } = await identified("wf");
+  const { alloy, username, userId } = await c.identified("wf");
   const before = await alloy.getWorkflows();
   assert.ok(before.data.every((w) => w.installed === false && w.active === false && !("installedVersion" in w)));
 
@@ -53,7 +44,7 @@ test("getWorkflows/getWorkflow show an install made through the control API", as
 });
 
 test("getIntegrations/getIntegration show the per-user install state", async () => {
-  const { alloy, username } = await identified("intst");
+  const { alloy, username } = await c.identified("intst");
   await c.install(username, "Shopify", { workflows: [c.CREATE_ORDER], version: 2, values: c.ORDER_VALUES });
 
   const listed = await alloy.getIntegrations();
@@ -70,7 +61,7 @@ test("getIntegrations/getIntegration show the per-user install state", async () 
 });
 
 test("getVersions (a 2023-06 path) marks the installed version active", async () => {
-  const { alloy, username, userId } = await identified("ver");
+  const { alloy, username, userId } = await c.identified("ver");
   await c.install(username, "Shopify", { workflows: [c.CREATE_ORDER], version: 2, values: c.ORDER_VALUES });
   const { data } = await alloy.getVersions(c.CREATE_ORDER);
   assert.equal(h.last().url, `${API}/2023-06/workflows/${c.CREATE_ORDER}/versions`);
@@ -89,7 +80,7 @@ test("getVersions (a 2023-06 path) marks the installed version active", async ()
 });
 
 test("deactivate, reactivate and disableAllWorkflows change what getWorkflow shows", async () => {
-  const { alloy, username, userId } = await identified("switch");
+  const { alloy, username, userId } = await c.identified("switch");
   await c.install(username, "Shopify", { workflows: [c.SYNC_CUSTOMERS, c.CREATE_ORDER], values: c.ORDER_VALUES });
   const active = async (workflowId) => (await alloy.getWorkflow(workflowId)).data.active;
 
@@ -122,8 +113,8 @@ test("deactivate, reactivate and disableAllWorkflows change what getWorkflow sho
 });
 
 test("getWorkflowDetails lists the identified user's install; deleteWorkflow uninstalls it", async () => {
-  const { alloy, username, userId } = await identified("del");
-  const other = await identified("keep");
+  const { alloy, username, userId } = await c.identified("del");
+  const other = await c.identified("keep");
   for (const user of [username, other.username]) {
     await c.install(user, "Shopify", { workflows: [c.SYNC_CUSTOMERS], active: user === username });
   }
@@ -178,7 +169,7 @@ test("getCredential returns one app's credential metadata (2023-01 /credentials/
 });
 
 test("getUserOauthRedirect links to the emulator's consent page, which stores a credential", async () => {
-  const { alloy, userId } = await identified("oauth");
+  const { alloy, userId } = await c.identified("oauth");
   const request = { credentialName: "shopify", integrationId: c.SHOPIFY, shopSubdomain: "my-shoe-store" };
   const answer = await alloy.getUserOauthRedirect(request);
   assert.equal(h.last().url, `${API}/2023-01/users/${userId}/credentials/shopify`);
@@ -204,7 +195,7 @@ test("getUserOauthRedirect links to the emulator's consent page, which stores a 
 });
 
 test("generateLink returns an install link with a token of the identified user", async () => {
-  const { alloy, userId } = await identified("link");
+  const { alloy, userId } = await c.identified("link");
   const { url } = await alloy.generateLink(c.SHOPIFY);
   assert.equal(h.last().url, `${API}/2023-01/users/${userId}/integrations/${c.SHOPIFY}/install-url`);
   const link = new URL(url);

@@ -1,13 +1,15 @@
 "use strict";
 // Setup that goes around the SDKs, straight to the emulator: installs through the control API (the 2023-era APIs
-// have no install endpoint), the seed catalogue's ids, and completing an OAuth link without a browser.
+// have no install endpoint), the seed catalogue's ids, and completing an OAuth link without a browser; and a fresh
+// user on an identified alloy-node client.
 
 const assert = require("node:assert/strict");
 const http = require("node:http");
 const fs = require("node:fs");
 const path = require("node:path");
 
-const h = require("./harness");
+const h = require("./harness"); // before alloy-node, so that its hooks are in place
+const Alloy = require("alloy-node");
 
 // Seeded catalogue entries the tests lean on (fixtures/integrations.json).
 const SHOPIFY = "64108c73d3e467ca351b6de3";
@@ -47,6 +49,15 @@ async function approveOauth(link) {
   return credentialId;
 }
 
+// A fresh user, identified on a new client (alloy-node takes the user of every later call from identify()).
+async function identified(prefix) {
+  const alloy = new Alloy(h.DEV_KEY);
+  const username = h.unique(prefix);
+  const { userId } = await alloy.createUser({ username });
+  await alloy.identify(username);
+  return { alloy, username, userId };
+}
+
 module.exports = {
   CREATE_ORDER,
   HUBSPOT_CONTACT,
@@ -56,5 +67,6 @@ module.exports = {
   SHOPIFY,
   SYNC_CUSTOMERS,
   approveOauth,
+  identified,
   install,
 };
