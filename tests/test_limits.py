@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
 
 from alloy_mock.config import Settings
@@ -135,6 +136,22 @@ def test_the_timeout_counts_from_the_first_byte_of_each_request(slow_reader: Bac
                 break
             time.sleep(TIMEOUT / 10)  # the trickle's pace, well inside the timeout
         wait_for_408(connection, started)
+
+
+def test_a_body_held_back_for_100_continue_is_not_timed_out() -> None:
+    """The client waits for `100 Continue`, which comes when the app asks for the body: a slow app (a fault's
+    delay of twice the timeout) is the server's wait, not the client's."""
+    with BackgroundServer(Settings(read_timeout=TIMEOUT, journal_size=0)) as server:
+        fault = {"method": "POST", "path": "/users", "delayMs": int(TIMEOUT * 2000)}
+        assert httpx.post(f"{server.url}/_mock/faults", json=fault).status_code == 200
+        body = b'{"username": "patient@example.com"}'
+        head = b"POST /2023-12/users HTTP/1.1\r\nAuthorization: Bearer alloy-mock-dev-key\r\n"
+        head += b"Expect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+        with RawConnection(server.url) as connection:
+            proceed = connection.send(head).answer()
+            assert proceed is not None and proceed.status == 100, str(proceed)
+            created = connection.send(body).answer()
+            assert created is not None and created.status == 200 and "userId" in created.json(), str(created)
 
 
 def test_serve_takes_the_limits_from_its_flags(serve: Callable[..., ServerProcess]) -> None:

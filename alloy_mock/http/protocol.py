@@ -262,7 +262,9 @@ class AlloyMockProtocol(HttpToolsProtocol):
 
     def _read_timed_out(self) -> None:
         self._read_timer = None
-        if self.flow.read_paused:  # the server stopped reading (flow control, a queued request), not the client
+        # Waits of the server's making do not count: reading paused (flow control, a queued request), or a
+        # body the client holds back until the app asks for it (Expect: 100-continue).
+        if self.flow.read_paused or (self._taken is not None and self._taken.waiting_for_100_continue):
             self._read_timer = self.loop.call_later(self.limits.read_timeout, self._read_timed_out)
             return
         self._refuse(408, f"The request did not arrive in full within {self.limits.read_timeout:g} seconds")
