@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import orjson
 
@@ -38,6 +38,7 @@ API_VERSIONS = ("2023-01", "2023-06", "2023-12", "2024-03")
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 JwtAlgorithm = Literal["ES256", "RS256"]
+N = TypeVar("N", int, float)
 
 
 class ConfigError(StartupError):
@@ -177,28 +178,22 @@ class _Source:
         return None if value is None else Path(value).expanduser()
 
     def integer(self, name: str, default: int, minimum: int, maximum: int) -> int:
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            raise ConfigError(f"{self.describe(name)}: must be a whole number, not {value!r}") from None
-        if not minimum <= number <= maximum:
-            raise ConfigError(f"{self.describe(name)}: must be between {minimum} and {maximum}, not {number}")
-        return number
+        return self._number(name, default, minimum, maximum, int, "a whole number")
 
     def number(self, name: str, default: float, minimum: float, maximum: float) -> float:
-        """A number of seconds and the like: a decimal such as 0.5 or 5."""
+        """A decimal, such as 0.5 or 5 (seconds)."""
+        return self._number(name, default, minimum, maximum, float, "a number")
+
+    def _number(self, name: str, default: N, minimum: N, maximum: N, parse: Callable[[str], N], kind: str) -> N:
         value = self.raw(name)
         if value is None:
             return default
         try:
-            number = float(str(value).strip())
+            number = parse(str(value).strip())
         except ValueError:
-            number = float("nan")
-        if not minimum <= number <= maximum:  # also refuses nan and inf
-            raise ConfigError(f"{self.describe(name)}: must be a number from {minimum:g} to {maximum:g}, not {value!r}")
+            raise ConfigError(f"{self.describe(name)}: must be {kind}, not {value!r}") from None
+        if not minimum <= number <= maximum:  # also refuses nan
+            raise ConfigError(f"{self.describe(name)}: must be between {minimum} and {maximum}, not {number}")
         return number
 
     def boolean(self, name: str, default: bool = False, expected: str = "true or false") -> bool:
