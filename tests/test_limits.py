@@ -97,6 +97,15 @@ def test_the_background_server_takes_the_limits_from_its_settings() -> None:
 # -- the read timeout --------------------------------------------------------------------------------
 
 
+def test_the_read_timeout_runs_only_while_a_request_is_incomplete() -> None:
+    head = b"POST /a HTTP/1.1\r\nContent-Length: 4\r\n\r\n"
+    assert not feed([head + b"body"]).timing, "whole in one read: no timeout started"
+    assert feed([head, b"bo"]).timing, "the body is still due"
+    fed = feed([head[:10], head[10:], b"bo", b"dy"])
+    assert not fed.timing and fed.answers[0].json()["body"] == "body", "whole after four reads: stopped"
+    assert feed([head + b"body", b"GET / HT"]).timing, "the next request has begun"
+
+
 @pytest.fixture(scope="module")
 def slow_reader() -> Iterator[BackgroundServer]:
     with BackgroundServer(Settings(read_timeout=TIMEOUT)) as server:

@@ -33,7 +33,7 @@ import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 from ..config import Settings
-from .request_line import Refusal, is_plain, own_names, rewrite
+from .request_line import Refusal, own_names, rewrite
 from .transport import CoalescingTransport
 
 State = Literal["head", "body", "closed"]
@@ -48,10 +48,12 @@ class Limits:
     max_request_line: int
     max_header_bytes: int
     read_timeout: float
+    within_both: int  # a head of at most this many bytes is within both size limits: no need to measure it
 
     @classmethod
     def of(cls, settings: Settings) -> Limits:
-        return cls(settings.max_request_line, settings.max_header_bytes, settings.read_timeout)
+        line, headers = settings.max_request_line, settings.max_header_bytes
+        return cls(line, headers, settings.read_timeout, min(line, headers))
 
 
 class AlloyMockProtocol(HttpToolsProtocol):
@@ -63,10 +65,8 @@ class AlloyMockProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._state: State = "head"
         self._head = b""  # the start of a head that has not arrived whole
-        self._head_started = 0.0  # loop time at the first byte of the request being received
         self._body_left = 0  # Content-Length bytes still to come; -1: until the parser reports the end
         self._message_done = False  # set by the parser's on_message_complete during a feed
-        self._keep_alive = True  # whether the last complete request lets the connection go on
         self._taken: RequestResponseCycle | None = None  # the app's cycle for the request being received
         self._read_timer: asyncio.TimerHandle | None = None
         self._deferred: bytes | None = None  # a refusal waiting for the responses due before it
@@ -84,62 +84,67 @@ class AlloyMockProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         self._unset_keepalive_if_required()
         try:
-            while data and self._state != "closed":
-                data = self._receive_head(data) if self._state == "head" else self._receive_body(data)
+            while data:
+                if self._state == "head":
+                    data = self._receive_head(data)
+                elif self._state == "body":
+                    data = self._receive_body(data)
+                else:
+                    return  # closed: what comes after a refusal or a Connection: close is not read
         except Refusal as refusal:
             self._refuse(refusal.status, refusal.message)
             return
+        # A request that began in this read and is not whole yet: its time to arrive in full starts now.
         if (self._head or self._state == "body") and self._read_timer is None:
-            deadline = self._head_started + self.limits.read_timeout
-            self._read_timer = self.loop.call_at(deadline, self._read_timed_out)
+            self._read_timer = self.loop.call_later(self.limits.read_timeout, self._read_timed_out)
 
     # -- framing -------------------------------------------------------------------------------
 
     def _receive_head(self, data: bytes) -> bytes:
         """Collect the head; once it is whole, check it and feed it. Returns the bytes after it."""
+        start = 0
         if self._head:
-            start = max(len(self._head) - 2, 0)  # an empty line may straddle the two reads
-            data = self._head + data
-        else:
-            data = data.lstrip(b"\r\n")  # empty lines before a request line are ignored (RFC 9112, 2.2)
+            start = max(len(self._head) - 3, 0)  # the empty line may straddle the two reads
+            data, self._head = self._head + data, b""
+        elif data[0] in b"\r\n":  # empty lines before a request line are ignored (RFC 9112, 2.2)
+            data = data.lstrip(b"\r\n")
             if not data:
                 return b""
-            self._head_started = self.loop.time()
-            start = 0
-        end = _head_end(data, start)
-        if end < 0:
-            self._check_partial_head(data)
-            self._head = data
-            return b""
-        self._head = b""
-        if end == len(data):
-            self._feed_head(data)
-            return b""
-        self._feed_head(data[:end])
-        return data[end:]
+        end = data.find(b"\r\n\r\n", start) + 4
+        if end < 4:
+            end = _bare_head_end(data, start)
+            if end < 0:
+                self._check_partial_head(data)
+                self._head = data
+                return b""
+        if end > self.limits.within_both:
+            self._check_sizes(data, end)
+        space = data.find(b" ", 0, end)
+        # The common case: an ASCII request line with its target in origin form ("/...").
+        if data[space + 1] == 47 and (data.isascii() or data[: data.index(b"\n")].isascii()):
+            self._feed_head(data if end == len(data) else memoryview(data)[:end])
+        else:
+            line_length = _line_length(data, data.index(b"\n"))
+            self._feed_head(rewrite(data[:line_length], self._own) + data[line_length:end])
+        return data[end:] if end < len(data) else b""
 
     def _check_partial_head(self, head: bytes) -> None:
-        line_end = head.find(b"\n")
-        self._check_sizes(head, _line_length(head, line_end) if line_end >= 0 else len(head) - head.endswith(b"\r"))
+        self._check_sizes(head, len(head))
         space = head.find(b" ", 0, LONGEST_METHOD)
         method = head[: space if space >= 0 else LONGEST_METHOD]
         if not TOKEN.fullmatch(method) or (space < 0 and len(head) >= LONGEST_METHOD):
             raise Refusal(400, _not_http(head))
 
-    def _check_sizes(self, head: bytes, line_length: int) -> None:
-        """Refuse a head whose request line (`line_length` bytes, without its end) or headers are too long."""
+    def _check_sizes(self, head: bytes, end: int) -> None:
+        """Refuse a head (`head` up to `end`) whose request line or header block is over its limit."""
         limits = self.limits
-        if line_length > limits.max_request_line:
+        line_end = head.find(b"\n", 0, end)
+        if _line_length(head, line_end if line_end >= 0 else end) > limits.max_request_line:
             raise Refusal(414, f"The request line is longer than {limits.max_request_line} bytes")
-        if len(head) - line_length - 2 > limits.max_header_bytes:
+        if line_end >= 0 and end - line_end - 1 > limits.max_header_bytes:
             raise Refusal(431, f"The request's header block is larger than {limits.max_header_bytes} bytes")
 
-    def _feed_head(self, head: bytes) -> None:
-        line_end = head.index(b"\n")
-        line_length = _line_length(head, line_end)
-        self._check_sizes(head, line_length)
-        if not is_plain(head, line_end):
-            head = rewrite(head[:line_length], self._own) + head[line_length:]
+    def _feed_head(self, head: bytes | memoryview) -> None:
         self._message_done = False
         before = self.cycle
         try:
@@ -152,7 +157,7 @@ class AlloyMockProtocol(HttpToolsProtocol):
             self._unsupported_upgrade_warning()
         except httptools.HttpParserError as exc:
             self._taken = self.cycle if self.cycle is not before else None  # refused after its headers?
-            raise _parser_refusal(exc, head) from None
+            raise _parser_refusal(exc, bytes(head)) from None
         self._taken = self.cycle if self.cycle is not before else None
         if self._message_done:
             self._end_message()
@@ -164,51 +169,45 @@ class AlloyMockProtocol(HttpToolsProtocol):
 
         llhttp has already refused a malformed, repeated or conflicting Content-Length.
         """
-        length = -1
-        for name, value in self.headers:
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"transfer-encoding":
-                return -1
-        return length
+        headers = dict(self.headers)
+        length = headers.get(b"content-length")
+        return -1 if length is None or b"transfer-encoding" in headers else int(length)
 
     def _receive_body(self, data: bytes) -> bytes:
         """Feed the body's bytes; returns the bytes after the request."""
         left = self._body_left
-        if left >= 0:
-            if len(data) < left:
-                self._feed_body(data)
-                self._body_left = left - len(data)
-                return b""
-            self._feed_body(data if len(data) == left else memoryview(data)[:left])
-            self._end_message()
-            return data[left:]
-        # A chunked body ends with an LF: feed up to each one until the parser reports the end.
-        view, start = memoryview(data), 0
-        while (lf := data.find(b"\n", start)) >= 0:
-            self._feed_body(view[start : lf + 1])
-            start = lf + 1
-            if self._message_done:
-                self._end_message()
-                return data[start:]
-        self._feed_body(view[start:])
-        return b""
-
-    def _feed_body(self, data: bytes | memoryview) -> None:
         try:
-            self.parser.feed_data(data)
+            if left >= 0:
+                if len(data) < left:
+                    self.parser.feed_data(data)
+                    self._body_left = left - len(data)
+                    return b""
+                self.parser.feed_data(data if len(data) == left else memoryview(data)[:left])
+                self._end_message()
+                return data[left:] if left < len(data) else b""
+            # A chunked body ends with an LF: feed up to each one until the parser reports the end.
+            view, start = memoryview(data), 0
+            while (lf := data.find(b"\n", start)) >= 0:
+                self.parser.feed_data(view[start : lf + 1])
+                start = lf + 1
+                if self._message_done:
+                    self._end_message()
+                    return data[start:]
+            self.parser.feed_data(view[start:])
+            return b""
         except httptools.HttpParserError as exc:
             raise Refusal(400, f"Malformed HTTP request body: {exc}") from None
 
     def _end_message(self) -> None:
-        self._stop_read_timer()
-        self._taken = None
-        self._state = "head" if self._keep_alive else "closed"  # after a close, the rest is not read
+        if self._read_timer is not None:
+            self._stop_read_timer()
+        taken, self._taken = self._taken, None
+        # After a request that closes the connection, what follows is not read (llhttp would ignore it too).
+        self._state = "closed" if taken is not None and not taken.keep_alive else "head"
 
     def on_message_complete(self) -> None:
         self._message_done = True
-        self._keep_alive = self.cycle is not None and self.cycle.keep_alive
-        super().on_message_complete()
+        HttpToolsProtocol.on_message_complete(self)  # not super(): this runs for every request
 
     # -- refusals --------------------------------------------------------------------------------
 
@@ -276,17 +275,14 @@ class AlloyMockProtocol(HttpToolsProtocol):
 
 
 def _line_length(head: bytes, line_end: int) -> int:
-    """The length of the request line that ends with the LF at `line_end`, without its CR."""
+    """The length of the request line that ends at `line_end` (its LF, or the end of what came), without a CR."""
     return line_end - 1 if head[line_end - 1 : line_end] == b"\r" else line_end
 
 
-def _head_end(data: bytes, start: int) -> int:
-    """The index just past the head's empty line, or -1. A bare LF (refused by the parser) also ends it."""
-    end = data.find(b"\n\r\n", start)
-    bare = data.find(b"\n\n", start, end + 2 if end >= 0 else len(data))
-    if bare >= 0:
-        return bare + 2
-    return end + 3 if end >= 0 else -1
+def _bare_head_end(data: bytes, start: int) -> int:
+    """Where a head with bare LFs ends (just past its empty line), or -1: the parser will refuse it, at once."""
+    ends = [found + len(empty) for empty in (b"\n\n", b"\n\r\n") if (found := data.find(empty, start)) >= 0]
+    return min(ends, default=-1)
 
 
 def _parser_refusal(exc: httptools.HttpParserError, head: bytes) -> Refusal:

@@ -37,13 +37,6 @@ class Refusal(Exception):
         self.message = message
 
 
-def is_plain(head: bytes, line_end: int) -> bool:
-    """Whether the parser can take the request line (`head` up to `line_end`) as it is: ASCII, with a
-    target in origin form ("/..."). The common case, so it is decided without copying the line."""
-    space = head.find(b" ", 0, line_end)
-    return head[space + 1 : space + 2] == b"/" and (head.isascii() or head[:line_end].isascii())
-
-
 def rewrite(line: bytes, own: Sequence[tuple[str, int]]) -> bytes:
     """`line` (without its line ending) as the parser should see it; raises Refusal.
 
