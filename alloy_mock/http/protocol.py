@@ -69,6 +69,7 @@ class AlloyMockProtocol(HttpToolsProtocol):
         self._message_done = False  # set by the parser's on_message_complete during a feed
         self._taken: RequestResponseCycle | None = None  # the app's cycle for the request being received
         self._read_timer: asyncio.TimerHandle | None = None
+        self._server_waited = False  # the read timeout's last period was (partly) the server's wait
         self._deferred: bytes | None = None  # a refusal waiting for the responses due before it
         self._own: tuple[tuple[str, int], ...] = ()  # (host, port) pairs that name this server
 
@@ -97,6 +98,7 @@ class AlloyMockProtocol(HttpToolsProtocol):
         # A request that began in this read and is not whole yet: its time to arrive in full starts now.
         if (self._head or self._state == "body") and self._read_timer is None:
             self._read_timer = self.loop.call_later(self.limits.read_timeout, self._read_timed_out)
+            self._server_waited = False
 
     # -- framing -------------------------------------------------------------------------------
 
@@ -262,8 +264,11 @@ class AlloyMockProtocol(HttpToolsProtocol):
     def _read_timed_out(self) -> None:
         self._read_timer = None
         # Waits of the server's making do not count: reading paused (flow control, a queued request), or a
-        # body the client holds back until the app asks for it (Expect: 100-continue).
-        if self.flow.read_paused or (self._taken is not None and self._taken.waiting_for_100_continue):
+        # body the client holds back until the app asks for it (Expect: 100-continue). Once such a wait is
+        # over, the client gets one more whole period.
+        waiting = self.flow.read_paused or (self._taken is not None and self._taken.waiting_for_100_continue)
+        if waiting or self._server_waited:
+            self._server_waited = waiting
             self._read_timer = self.loop.call_later(self.limits.read_timeout, self._read_timed_out)
             return
         self._refuse(408, f"The request did not arrive in full within {self.limits.read_timeout:g} seconds")
