@@ -49,6 +49,21 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         ("--issuer", "ALLOY_MOCK_ISSUER", "`iss` claim of user tokens (default alloy-mock)"),
         ("--max-body-bytes", "ALLOY_MOCK_MAX_BODY_BYTES", "largest request body accepted (default 2 MiB)"),
+        (
+            "--max-request-line",
+            "ALLOY_MOCK_MAX_REQUEST_LINE",
+            "longest request line (method, target, version) in bytes; longer gets a 414 (default 8192)",
+        ),
+        (
+            "--max-header-bytes",
+            "ALLOY_MOCK_MAX_HEADER_BYTES",
+            "largest header block of a request in bytes; larger gets a 431 (default 65536)",
+        ),
+        (
+            "--read-timeout",
+            "ALLOY_MOCK_READ_TIMEOUT",
+            "seconds a request may take to arrive in full, from its first byte; then a 408 (default 5)",
+        ),
         ("--admin-token", "ALLOY_MOCK_ADMIN_TOKEN", "bearer token required by the control API /_mock (default: open)"),
         ("--journal-size", "ALLOY_MOCK_JOURNAL_SIZE", "requests kept for GET /_mock/requests (default 1000; 0: off)"),
         ("--run-latency", "ALLOY_MOCK_RUN_LATENCY", "milliseconds executions take to finish after /run/* (default 0)"),
@@ -185,7 +200,7 @@ def serve(args: argparse.Namespace) -> int:
         print(warning, file=sys.stderr, flush=True)
     config = uvicorn.Config(
         app,
-        http=http_protocol(),  # httptools, each response leaving in one write (http/protocol.py)
+        http=http_protocol(settings),  # httptools with alloy-mock's limits and JSON errors (http/protocol.py)
         log_level=args.log_level,
         access_log=settings.access_log,
         lifespan="on",

@@ -376,6 +376,9 @@ def test_serve_help_names_every_variable() -> None:
         "SIGNING_KEY",
         "ISSUER",
         "MAX_BODY_BYTES",
+        "MAX_REQUEST_LINE",
+        "MAX_HEADER_BYTES",
+        "READ_TIMEOUT",
     ):
         assert f"[ALLOY_MOCK_{name}]" in text, f"--help does not mention ALLOY_MOCK_{name}"
 
