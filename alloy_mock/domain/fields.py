@@ -88,7 +88,9 @@ def value_problems(
             if value is None or (isinstance(value, str) and not value.strip()):
                 continue  # left empty (or blank): the same as not given
             try:
-                values.setdefault(block_id, {})[name] = field_value(field_of, value, f"{_describe(block)} field {name!r}")
+                values.setdefault(block_id, {})[name] = field_value(
+                    field_of, value, f"{_describe(block)} field {name!r}"
+                )
             except InvalidInput as exc:
                 problems.append(Problem((block_id, name), exc.message))
     for block, item in fields:
