@@ -138,14 +138,19 @@ class Installs:
         return WorkflowInstall.from_doc(doc) if doc is not None else None
 
     def active_among(self, namespace: Namespace, user_id: str, workflows: Sequence[Workflow]) -> list[WorkflowInstall]:
-        """The user's active installs of `workflows` (the hot path of a custom event: one lookup each)."""
+        """The user's active installs of `workflows`, in their order (the hot path of a custom event: it looks
+        up whichever is fewer, the user's installs or the workflows)."""
         installs = self._installs(namespace)
-        found = []
-        for workflow in workflows:
-            doc = installs.view(_key(user_id, workflow.workflow_id))
-            if doc is not None and doc["active"]:
-                found.append(WorkflowInstall.from_doc(doc))
-        return found
+        mine = installs.keys_where("userId", user_id)
+        hits: list[Mapping[str, Any] | None]
+        if len(mine) < len(workflows):
+            order = {w.workflow_id: n for n, w in enumerate(workflows)}
+            docs = [installs.view(key) for key in mine]
+            hits = [doc for doc in docs if doc is not None and doc["workflowId"] in order]
+            hits.sort(key=lambda doc: order[doc["workflowId"]] if doc is not None else 0)
+        else:
+            hits = [installs.view(_key(user_id, w.workflow_id)) for w in workflows]
+        return [WorkflowInstall.from_doc(doc) for doc in hits if doc is not None and doc["active"]]
 
     def of_workflow(self, namespace: Namespace, workflow_id: str) -> list[WorkflowInstall]:
         """Every user's install of one workflow, oldest first."""
