@@ -1,4 +1,5 @@
-"""HTML pages the emulator serves to browsers: a shared page frame, and the install link's page.
+"""HTML pages the emulator serves to browsers: the shared page frame and error page (http/modal.py serves the
+modal's pages).
 
 No external assets (CI machines are offline); every value from a request is HTML-escaped.
 """
@@ -8,11 +9,10 @@ from __future__ import annotations
 from html import escape
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse
 
 from ..auth import InvalidToken, TokenClaims
 from .request import emulator
-from .routing import route
 
 STYLE = """
 body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f4f5f7;color:#1d2330}
@@ -55,28 +55,3 @@ def token_claims(request: Request) -> TokenClaims | HTMLResponse:
     if em.users.by_id(claims.namespace, claims.user_id) is None:
         return error_page("Link not valid", "The user of this link no longer exists.", 401)
     return claims
-
-
-async def embedded_install(request: Request) -> Response:
-    """The page the install link opens (the browser-modal issue turns it into the full install flow)."""
-    claims = token_claims(request)
-    if not isinstance(claims, TokenClaims):
-        return claims
-    em = emulator(request)
-    user = em.users.by_id(claims.namespace, claims.user_id)
-    integration = em.catalogue.find_integration(request.query_params.get("integrationId", ""))
-    if user is None or integration is None:
-        return error_page("Integration not found", "The link names no integration of this account.", 404)
-    names = "".join(f"<li>{escape(w.name)}</li>" for w in integration.workflows)
-    return page(
-        f"Install {integration.app}",
-        f"<h1>Install {escape(integration.app)}</h1>"
-        f'<p>For user <strong data-testid="user">{escape(user.username)}</strong> '
-        f'<span class="muted">({escape(user.user_id)}, {escape(claims.namespace.id)})</span></p>'
-        f"<p>Workflows:</p><ul>{names}</ul>"
-        '<p class="muted">alloy-mock serves this link; installing from this page comes with the hosted modal. '
-        "Tests can install with <code>POST /_mock/installs</code>.</p>",
-    )
-
-
-routes = [route("/embedded-install", GET=embedded_install)]
