@@ -58,7 +58,9 @@ def messages(page: Page) -> list[Any]:
 
 
 def workflows_of(alloy_mock: AlloyMock, user: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    answer = httpx.get(f"{alloy_mock.base_url}/workflows", params={"userId": user["userId"]}, headers=alloy_mock.headers())
+    answer = httpx.get(
+        f"{alloy_mock.base_url}/workflows", params={"userId": user["userId"]}, headers=alloy_mock.headers()
+    )
     assert answer.status_code == 200, answer.text
     return {w["workflowId"]: w for w in answer.json()["data"]}
 
@@ -103,3 +105,125 @@ def test_drop_in_script_installs_an_integration_through_the_modal(
     (credential,) = credentials_of(alloy_mock, shopper)
     assert credential["type"] == "wooCommerce"
     assert installs[ORDER_STATUS]["credentialIds"] == {"wooCommerce": credential["credentialId"]}
+
+
+# -- tokens: the error page, nothing installed ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["expired", "forged"])
+def test_a_bad_token_shows_the_error_page_and_installs_nothing(
+    alloy_mock: AlloyMock, shopper: dict[str, Any], browser_page: Page, other_origin: PageServer, kind: str
+) -> None:
+    token = alloy_mock.mint_token(
+        shopper, expired=kind == "expired", signature="valid" if kind == "expired" else "wrong-key"
+    )
+    open_app(browser_page, other_origin, alloy_mock)
+    modal = open_modal(browser_page, token["token"], integrationId=WOOCOMMERCE, hide=True)
+    assert modal.locator("#modal-error-title").inner_text() == "Link not valid"
+    assert "expired" in modal.locator("#modal-error-message").inner_text()
+    assert modal.locator("#modal-install").count() == 0
+    assert messages(browser_page) == [{"showModal": True}]  # a hidden modal shows its error
+    modal.locator("#modal-close").click()
+    assert results(browser_page) == [{"success": False}]
+    assert alloy_mock.installs(shopper)["data"] == [] and credentials_of(alloy_mock, shopper) == []
+
+
+# -- cancel, hide, edit, OAuth ----------------------------------------------------------------------------
+
+
+def test_cancel_calls_back_without_success_and_installs_nothing(
+    alloy_mock: AlloyMock, shopper: dict[str, Any], browser_page: Page, other_origin: PageServer
+) -> None:
+    open_app(browser_page, other_origin, alloy_mock)
+    modal = open_modal(browser_page, alloy_mock.token(shopper), integrationId=WOOCOMMERCE)
+    fill_woocommerce(modal)
+    modal.locator("#modal-cancel").click()
+    assert results(browser_page) == [{"success": False}]
+    assert messages(browser_page) == [{"closeModal": True}]
+    assert browser_page.locator("iframe").count() == 0
+    assert alloy_mock.installs(shopper)["data"] == [] and credentials_of(alloy_mock, shopper) == []
+
+
+def test_hide_mode_posts_show_modal_first(
+    alloy_mock: AlloyMock, shopper: dict[str, Any], browser_page: Page, other_origin: PageServer
+) -> None:
+    open_app(browser_page, other_origin, alloy_mock)
+    modal = open_modal(browser_page, alloy_mock.token(shopper), workflowIds=[ORDER_STATUS], hide=True)
+    modal.locator("#modal-install").wait_for()
+    browser_page.wait_for_function("window.messages.length >= 1")
+    assert messages(browser_page) == [{"showModal": True}]
+    assert browser_page.locator("iframe").is_visible()  # alloy-frontend shows the modal on {showModal: true}
+    fill_woocommerce(modal)
+    modal.locator("#modal-install").click()
+    assert results(browser_page) == [{"success": True}]
+    assert messages(browser_page) == [{"showModal": True}, {"workflowCreated": True, "workflowIds": [ORDER_STATUS]}]
+    assert [i["workflowId"] for i in alloy_mock.installs(shopper)["data"]] == [ORDER_STATUS]
+
+
+def test_edit_shows_the_install_values_and_changes_them(
+    alloy_mock: AlloyMock, shopper: dict[str, Any], browser_page: Page, other_origin: PageServer
+) -> None:
+    alloy_mock.install(shopper, "Slack", values={"channel": "#sales"})
+    before = {i["workflowId"]: i for i in alloy_mock.installs(shopper)["data"]}
+    open_app(browser_page, other_origin, alloy_mock)
+    modal = open_modal(browser_page, alloy_mock.token(shopper), "edit", integrationId=SLACK)
+    channels = modal.locator("[data-testid=field-channel] input")
+    assert channels.count() == 2
+    assert [channels.nth(i).input_value() for i in range(2)] == ["#sales", "#sales"]
+    assert modal.locator("#modal-install").inner_text() == "Save changes"
+    channels.nth(1).fill("#support")
+    modal.locator("[data-testid=field-mentionChannel] input").check()
+    modal.locator("#modal-install").click()
+    assert results(browser_page) == [{"success": True}]
+    after = {i["workflowId"]: i for i in alloy_mock.installs(shopper)["data"]}
+    values = {w: [v for block in i["values"].values() for v in block.values()] for w, i in after.items()}
+    assert values == {
+        "647889654bc0db7c550c256d": ["#sales"],
+        "650889ceb5b31c2e2dcf5d6e": ["#support", True],
+        "65c35815dbed9eb70f7c73f2": [],
+    }
+    assert {w: i["credentialIds"] for w, i in after.items()} == {w: i["credentialIds"] for w, i in before.items()}
+    assert len(credentials_of(alloy_mock, shopper)) == 1  # the same credential, none added
+
+
+def test_the_oauth_button_completes_a_credential_through_the_emulators_oauth_page(
+    alloy_mock: AlloyMock, shopper: dict[str, Any], browser_page: Page, other_origin: PageServer
+) -> None:
+    open_app(browser_page, other_origin, alloy_mock)
+    modal = open_modal(browser_page, alloy_mock.token(shopper), workflowIds=["64108e3c3cac1228833b4944"])
+    modal.locator("#modal-install").click()  # not connected yet: refused in the page, nothing sent
+    assert modal.locator("#error-credentials-shopify").inner_text() == "Connect your Shopify account"
+    modal.locator("#credential-shopify-shopSubdomain").fill("ada-shop")
+    with browser_page.expect_popup() as popup_info:
+        modal.locator("#oauth-shopify").click()
+    popup = popup_info.value
+    assert popup.locator("[data-testid=oauth-app]").inner_text() == "shopify"
+    popup.locator("#oauth-allow").click()
+    popup.wait_for_event("close")
+    assert modal.locator("#oauth-status-shopify").inner_text().startswith("✓ Connected Shopify")
+    modal.locator("#modal-install").click()
+    assert results(browser_page) == [{"success": True}]
+    (credential,) = credentials_of(alloy_mock, shopper)
+    assert credential["type"] == "shopify"
+    (install,) = alloy_mock.installs(shopper)["data"]
+    assert install["credentialIds"] == {"shopify": credential["credentialId"]}
+
+
+def test_field_errors_from_the_server_show_next_to_the_field(
+    alloy_mock: AlloyMock, shopper: dict[str, Any], browser_page: Page, other_origin: PageServer
+) -> None:
+    """The page checks required fields itself; what only the server knows (a credential id the user does not
+    have any more) comes back as a problem shown next to its control."""
+    alloy_mock.install(shopper, "Slack", values={"channel": "#sales"})
+    (credential,) = credentials_of(alloy_mock, shopper)
+    open_app(browser_page, other_origin, alloy_mock)
+    modal = open_modal(browser_page, alloy_mock.token(shopper), "edit", workflowIds=["647889654bc0db7c550c256d"])
+    modal.locator("#credential-slack").wait_for()
+    answer = httpx.delete(
+        f"{alloy_mock.base_url}/users/{shopper['userId']}/credentials/{credential['credentialId']}",
+        headers=alloy_mock.headers(),
+    )
+    assert answer.status_code == 200, answer.text
+    modal.locator("#modal-install").click()
+    assert "has no slack credential" in modal.locator("#error-credentials-slack").inner_text()
+    assert results(browser_page, 0) == [] and messages(browser_page) == []
