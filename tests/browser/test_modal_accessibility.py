@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 AXE = Path(__file__).parents[1] / "node" / "node_modules" / "axe-core" / "axe.min.js"
 RUN_AXE = """async () => {
-  const result = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}});
+  const tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+  const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
   return result.violations.map((v) => ({id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.html).slice(0, 3)}));
 }"""
 SHOPIFY_TO_KLAVIYO = "65c2a1f09d3b7e41c8a6f512"
