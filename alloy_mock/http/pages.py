@@ -23,7 +23,8 @@ button{font:inherit;padding:.55rem 1.2rem;border-radius:8px;border:1px solid #30
 button.primary{background:#3056d3;color:#fff}button.secondary{background:#fff;color:#3056d3}
 label{display:block;margin:.8rem 0 .2rem;font-weight:600}
 input{font:inherit;width:100%;box-sizing:border-box;padding:.45rem;border:1px solid #9aa3b5;border-radius:6px}
-.actions{display:flex;gap:.8rem;margin-top:1.4rem}code{background:#eef0f4;padding:0 .25rem;border-radius:4px}
+.actions{display:flex;gap:.8rem;margin-top:1.4rem}
+@media (max-width:36rem){body{background:#fff}main{margin:0;max-width:none;border-radius:0;box-shadow:none}}code{background:#eef0f4;padding:0 .25rem;border-radius:4px}
 """
 
 
