@@ -24,7 +24,8 @@ button.primary{background:#3056d3;color:#fff}button.secondary{background:#fff;co
 label{display:block;margin:.8rem 0 .2rem;font-weight:600}
 input{font:inherit;width:100%;box-sizing:border-box;padding:.45rem;border:1px solid #9aa3b5;border-radius:6px}
 .actions{display:flex;gap:.8rem;margin-top:1.4rem}
-@media (max-width:36rem){body{background:#fff}main{margin:0;max-width:none;border-radius:0;box-shadow:none}}code{background:#eef0f4;padding:0 .25rem;border-radius:4px}
+@media (max-width:36rem){body{background:#fff}main{margin:0;max-width:none;border-radius:0;box-shadow:none}}
+code{background:#eef0f4;padding:0 .25rem;border-radius:4px}
 """
 
 
