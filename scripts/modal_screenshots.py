@@ -24,6 +24,12 @@ TO_KLAVIYO = "65c2a1f09d3b7e41c8a6f512"
 SLACK = "6478885b50bb2afa5b611ee2"
 WOOCOMMERCE = "65a4ff33aecd6cdbacce6e55"
 MODAL_SIZE = {"width": 400, "height": 659}
+APP = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme Shop</title>
+<script src="SCRIPT"></script></head>
+<body style="margin:0;font:16px system-ui,sans-serif;background:#f7f7fb">
+<header style="padding:1rem 2rem;background:#14213d;color:#fff;font-weight:700">Acme Shop · Integrations</header>
+<p style="padding:2rem">Your integrations…</p></body></html>"""
+OPEN = "([token, id]) => { Alloy.setToken(token); Alloy.install({integrationId: id, callback: () => {}}); }"
 
 
 def shoot(page: Page, url: str, path: Path, ready: str = "#modal-install", full_page: bool = False) -> None:
@@ -70,11 +76,22 @@ def main() -> None:
             shoot(page, auth, out / "modal-authenticate.png", ready="#modal-connect")
             expired = mock.mint_token(user, expired=True)["token"]
             shoot(page, f"{root}/forge-install?integrationId={SLACK}&token={expired}", out / "modal-error.png", "h1")
+            newcomer = mock.create_user("grace@example.com")
             page.set_viewport_size({"width": 760, "height": 760})
             link = httpx.get(
-                f"{mock.base_url}/users/{user['userId']}/integrations/{WOOCOMMERCE}/install-url", headers=mock.headers()
+                f"{mock.base_url}/users/{newcomer['userId']}/integrations/{WOOCOMMERCE}/install-url",
+                headers=mock.headers(),
             ).json()["url"]
             shoot(page, link, out / "modal-embedded-install.png", full_page=True)
+            # The modal as an app shows it: the drop-in script's overlay around the iframe.
+            page.set_viewport_size({"width": 1000, "height": 810})
+            app = APP.replace("SCRIPT", f"{root}/scripts/embedded.js")
+            page.route(f"{root}/acme-shop", lambda route: route.fulfill(body=app, content_type="text/html"))
+            page.goto(f"{root}/acme-shop")
+            page.evaluate(OPEN, [mock.token(newcomer), SHOPIFY])
+            page.frame_locator("iframe").locator("#modal-install").wait_for()
+            page.screenshot(path=str(out / "modal-in-app.png"))
+            print(f"wrote {out / 'modal-in-app.png'}")
             browser.close()
     finally:
         close()
