@@ -227,3 +227,22 @@ def test_field_errors_from_the_server_show_next_to_the_field(
     modal.locator("#modal-install").click()
     assert "has no slack credential" in modal.locator("#error-credentials-slack").inner_text()
     assert results(browser_page, 0) == [] and messages(browser_page) == []
+
+
+def test_authenticate_connects_an_account_and_calls_back_with_its_credential_id(
+    alloy_mock: AlloyMock, shopper: dict[str, Any], browser_page: Page, other_origin: PageServer
+) -> None:
+    open_app(browser_page, other_origin, alloy_mock)
+    modal = open_modal(browser_page, alloy_mock.token(shopper), "authenticate", app="klaviyo")
+    assert browser_page.locator("iframe#embedded-modal").count() == 1
+    modal.locator("#modal-connect").click()  # the key is required: refused in the page
+    assert modal.locator("#error-credential-klaviyo-apiKey").inner_text() == "Private API Key is required"
+    modal.locator("#credential-klaviyo-apiKey").fill("pk_live_789")
+    modal.locator("#modal-connect").click()
+    (result,) = results(browser_page)
+    (credential,) = credentials_of(alloy_mock, shopper)
+    assert result == {"success": True, "credentialId": credential["credentialId"]} and credential["type"] == "klaviyo"
+    assert messages(browser_page) == [
+        {"closeModal": True, "connectionStatus": "connected", "credentialId": credential["credentialId"]}
+    ]
+    assert browser_page.locator("iframe").count() == 0
