@@ -151,7 +151,7 @@ def test_the_form_reads_alloy_frontends_unencoded_query(client: TestClient, toke
     prefilled = '[{"name":"channel","value":"%23sales&team=a?b"},{"name":"nope","value":1}]'
     query = (
         f"integrationId={SLACK}&versionId=undefined&preFilledValues={prefilled}&token={token}&forgeMode=engaged"
-        "&hide=true&title=Connect Slack & more"
+        '&hide=true&title=Connect Slack & more&outputOverride=[{"a":"b&c"}]'
     )
     shown = form(client, query)
     assert shown["title"] == "Connect Slack & more" and shown["hide"] is True
@@ -159,6 +159,7 @@ def test_the_form_reads_alloy_frontends_unencoded_query(client: TestClient, toke
     assert channel["value"] == "#sales&team=a?b"
     assert any("no field named 'nope'" in n for n in shown["notices"])
     assert any("versionId 'undefined'" in n for n in shown["notices"])
+    assert any(n.startswith("outputOverride is read but not applied") for n in shown["notices"])
     assert [a["app"] for a in shown["apps"]] == ["slack"]
     assert shown["user"] == {"userId": shown["user"]["userId"], "username": "modal@example.com"}
 

@@ -147,6 +147,8 @@ async def install_form(request: Request) -> Response:
     form = emulator(request).modal.form(claims.namespace, claims.user_id, target, prefilled)
     if notice is not None:
         form.notices.append(notice)
+    if query.first("outputOverride") is not None:
+        form.notices.append("outputOverride is read but not applied: runs record the emulator's sample outputs")
     return ok(form_json(form, params, query, user_json(request, claims)))
 
 

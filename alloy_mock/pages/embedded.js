@@ -76,6 +76,26 @@
     }
   }
 
+  // The message listener of both modals: alloy-frontend's exact origin check, {showModal} shows the modal,
+  // anything else goes to `handle` with `stop` (remove the modal and this listener).
+  function listen(domain, parts, handle) {
+    var handleMessage = function (event) {
+      if (!event || event.origin !== domain) return;
+      if (event.data && event.data.showModal) parts.modal.style.display = "block";
+      else handle(event.data, stop);
+    };
+    var stop = function () {
+      remove(parts);
+      window.removeEventListener("message", handleMessage);
+    };
+    window.addEventListener("message", handleMessage);
+  }
+
+  // After a success message the modal closes after a delay, unless the message says closeModal: false.
+  function stopLater(data, stop, delay) {
+    if (data.closeModal || data.closeModal === undefined) setTimeout(stop, delay);
+  }
+
   function install(token, params, region) {
     var state = { success: false };
     var callback = params.callback;
@@ -111,28 +131,16 @@
     if (params.title) src += "&title=" + params.title;
     attach(parts, src);
 
-    var handleMessage = function (event) {
-      if (!event || event.origin !== domain) return;
-      var data = event.data;
-      if (data && data.showModal) {
-        parts.modal.style.display = "block";
-      } else if (data && data.closeModal) {
+    listen(domain, parts, function (data, stop) {
+      if (data && data.closeModal) {
         if (callback) callback({ success: state.success });
-        remove(parts);
-        window.removeEventListener("message", handleMessage);
+        stop();
       } else if (data && data.workflowCreated) {
         state.success = true;
-        var delay = data.workflowIds ? 1000 : 200;
         if (callback) callback({ success: true });
-        if (data.closeModal || data.closeModal === undefined) {
-          setTimeout(function () {
-            remove(parts);
-            window.removeEventListener("message", handleMessage);
-          }, delay);
-        }
+        stopLater(data, stop, data.workflowIds ? 1000 : 200);
       }
-    };
-    window.addEventListener("message", handleMessage);
+    });
   }
 
   function authenticate(token, params, region) {
@@ -149,12 +157,8 @@
     if (callback) src += "&callback=" + callback;
     attach(parts, src, "embedded-modal");
 
-    var handleMessage = function (event) {
-      if (!event || event.origin !== domain) return;
-      var data = event.data;
-      if (data && data.showModal) {
-        parts.modal.style.display = "block";
-      } else if (data && data.closeModal) {
+    listen(domain, parts, function (data, stop) {
+      if (data && data.closeModal) {
         if (callback) {
           var response = { success: state.success };
           if (data.connectionStatus) response.success = data.connectionStatus !== "failed";
@@ -162,32 +166,16 @@
           if (data.credentialId) response.credentialId = data.credentialId;
           callback(response);
         }
-        remove(parts);
-        window.removeEventListener("message", handleMessage);
+        stop();
       } else if (data) {
-        var delay = 200;
         state.success = true;
-        if (callback) {
-          var result = { success: true };
-          if (data.connectionId) {
-            result.connectionId = data.connectionId;
-            delay = 1000;
-          }
-          if (data.credentialId) {
-            result.credentialId = data.credentialId;
-            delay = 1000;
-          }
-          callback(result);
-        }
-        if (data.closeModal || data.closeModal === undefined) {
-          setTimeout(function () {
-            remove(parts);
-            window.removeEventListener("message", handleMessage);
-          }, delay);
-        }
+        var result = { success: true };
+        if (data.connectionId) result.connectionId = data.connectionId;
+        if (data.credentialId) result.credentialId = data.credentialId;
+        if (callback) callback(result);
+        stopLater(data, stop, data.connectionId || data.credentialId ? 1000 : 200);
       }
-    };
-    window.addEventListener("message", handleMessage);
+    });
   }
 
   function Alloy() {
