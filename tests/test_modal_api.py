@@ -299,3 +299,24 @@ def test_authenticate_without_an_app_takes_the_integrations_first_app(client: Te
     assert shown["app"]["app"] == "wooCommerce"
     assert_error(client.get(f"/authenticate-app/api/form?token={token}&app=nope"), 400, prefix="Unknown app")
     assert_error(client.get(f"/authenticate-app/api/form?token={token}"), 400, prefix="The page needs an app")
+
+
+# -- edit and update ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("operation", "version", "active"), [("edit", 1, False), ("update", 2, True)])
+def test_edit_keeps_the_installed_version_and_flag_update_installs_the_latest(
+    client: TestClient, user_id: str, token: str, operation: str, version: int, active: bool
+) -> None:
+    """New Customer Created has 2 versions; installed at 1 and deactivated, then edited or updated in the modal."""
+    body = {"user": user_id, "integration": "Slack", "workflows": [NEW_CUSTOMER_SLACK], "values": {"channel": "#a"}}
+    assert_ok(client.post("/_mock/installs", json={**body, "version": 1, "active": False}))
+    shown = form(client, f"id={NEW_CUSTOMER_SLACK}&token={token}&operation={operation}")
+    (workflow,) = shown["workflows"]
+    assert (workflow["version"], workflow["installed"], workflow["fields"][0]["value"]) == (version, True, "#a")
+    block = workflow["fields"][0]["blockId"]
+    values = {NEW_CUSTOMER_SLACK: {block: {"channel": "#b"}}}
+    assert_ok(install(client, token, {**shown["params"], "credentials": {}, "values": values}))
+    (item,) = assert_ok(client.get("/_mock/installs", params={"user": user_id}))["data"]
+    assert (item["installedVersion"], item["active"]) == (version, active)
+    assert item["values"] == {block: {"channel": "#b"}}

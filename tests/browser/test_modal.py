@@ -246,3 +246,44 @@ def test_authenticate_connects_an_account_and_calls_back_with_its_credential_id(
         {"closeModal": True, "connectionStatus": "connected", "credentialId": credential["credentialId"]}
     ]
     assert browser_page.locator("iframe").count() == 0
+
+
+MAGENTO = "63ea758e82c3074141968bb9"  # one workflow, no fields; a key-based app (url, accessToken)
+
+
+def test_the_install_link_page_works_with_the_keyboard_alone(
+    alloy_mock: AlloyMock, shopper: dict[str, Any], browser_page: Page
+) -> None:
+    link = httpx.get(
+        f"{alloy_mock.base_url}/users/{shopper['userId']}/integrations/{MAGENTO}/install-url",
+        headers=alloy_mock.headers(),
+    ).json()["url"]
+    browser_page.goto(link)
+    browser_page.locator("#modal-install").wait_for()
+    assert browser_page.locator("#modal-cancel").count() == 0  # a standalone page: nothing to cancel into
+    browser_page.keyboard.press("Tab")
+    assert browser_page.evaluate("document.activeElement.id") == "credential-magento-url"
+    browser_page.keyboard.type("https://magento.example.com")
+    browser_page.keyboard.press("Tab")
+    browser_page.keyboard.type("mg_token")
+    browser_page.keyboard.press("Tab")
+    assert browser_page.evaluate("document.activeElement.id") == "modal-install"
+    browser_page.keyboard.press("Enter")
+    browser_page.locator("#modal-success").wait_for()
+    (credential,) = credentials_of(alloy_mock, shopper)
+    assert credential["type"] == "magento"
+    assert [i["workflowId"] for i in alloy_mock.installs(shopper)["data"]] == ["63ea75a2fcf2e2c72e805ddc"]
+
+
+def test_escape_cancels_and_markup_in_parameters_stays_text(
+    alloy_mock: AlloyMock, shopper: dict[str, Any], browser_page: Page, other_origin: PageServer
+) -> None:
+    open_app(browser_page, other_origin, alloy_mock)
+    title = "<img src=x onerror=window.parent.pwned=1> & co"
+    modal = open_modal(browser_page, alloy_mock.token(shopper), integrationId=MAGENTO, title=title)
+    assert modal.locator("#modal-title").inner_text() == title
+    assert modal.locator("img").count() == 0
+    modal.locator("#credential-magento-url").press("Escape")
+    assert results(browser_page) == [{"success": False}]
+    assert browser_page.evaluate("window.pwned") is None
+    assert alloy_mock.installs(shopper)["data"] == []
