@@ -287,3 +287,24 @@ def test_escape_cancels_and_markup_in_parameters_stays_text(
     assert results(browser_page) == [{"success": False}]
     assert browser_page.evaluate("window.pwned") is None
     assert alloy_mock.installs(shopper)["data"] == []
+
+
+def test_the_drop_in_scripts_rest_methods_work_from_another_origin(
+    alloy_mock: AlloyMock, shopper: dict[str, Any], browser_page: Page, other_origin: PageServer
+) -> None:
+    alloy_mock.install(shopper, "WooCommerce", workflows=[ORDER_STATUS], values={"markAsCompleted": True})
+    open_app(browser_page, other_origin, alloy_mock)
+    unset = browser_page.evaluate("() => { try { Alloy().getWorkflows(); } catch (e) { return e.message; } }")
+    assert unset == "no token set"  # a fresh instance has no token, as alloy-frontend's factory
+    answers = browser_page.evaluate(
+        """async ([token, id]) => {
+          Alloy.setToken(token);
+          Alloy.setRegion("EU");
+          const integrations = await Alloy.getIntegrations();
+          const workflows = await Alloy.getWorkflows();
+          return [integrations.data.length > 0, workflows.data.filter((w) => w.installed).map((w) => w.workflowId),
+                  await Alloy.deactivate({workflowId: id}), await Alloy.reactivate({workflowId: id})];
+        }""",
+        [alloy_mock.token(shopper), ORDER_STATUS],
+    )
+    assert answers == [True, [ORDER_STATUS], {"activated": False}, {"activated": True}]
