@@ -6,6 +6,7 @@ inline script), then run on the whole document with the WCAG 2.x A and AA rules.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,8 +30,11 @@ WOOCOMMERCE = "65a4ff33aecd6cdbacce6e55"
 
 
 def serious_violations(page: Page) -> list[dict[str, Any]]:
-    if not AXE.exists():
-        pytest.fail(f"axe-core is missing: npm ci --prefix tests/node ({AXE})", pytrace=False)
+    if not AXE.exists():  # as the browser fixture: skipped here, an error in CI (.ci/run installs it)
+        reason = f"axe-core is missing: npm ci --prefix tests/node ({AXE})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
     page.evaluate(AXE.read_text() + "\n;undefined")
     violations: list[dict[str, Any]] = page.evaluate(RUN_AXE)
     return [v for v in violations if v["impact"] in ("serious", "critical")]
