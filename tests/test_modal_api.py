@@ -320,3 +320,32 @@ def test_edit_keeps_the_installed_version_and_flag_update_installs_the_latest(
     (item,) = assert_ok(client.get("/_mock/installs", params={"user": user_id}))["data"]
     assert (item["installedVersion"], item["active"]) == (version, active)
     assert item["values"] == {block: {"channel": "#b"}}
+
+
+def test_a_version_id_installs_that_version(client: TestClient, user_id: str, token: str) -> None:
+    first_version = "64788cd39a204800508141fa"  # version 1 of New Customer Created (2 versions)
+    shown = form(client, f"id={NEW_CUSTOMER_SLACK}&versionId={first_version}&token={token}&forgeMode=engaged")
+    assert shown["params"]["versionIds"] == [first_version] and shown["workflows"][0]["version"] == 1
+    block = shown["workflows"][0]["fields"][0]["blockId"]
+    body = {**shown["params"], "credentials": {}, "values": {NEW_CUSTOMER_SLACK: {block: {"channel": "#v1"}}}}
+    refused = install(client, token, body)  # the user has no Slack credential (an OAuth app): connect one first
+    assert refused.status_code == 400 and refused.json()["problems"][0]["where"] == ["credentials", "slack"]
+    connected = client.get(f"/oauth/slack/authorize?token={token}&approve=true", follow_redirects=False)
+    assert connected.status_code == 303, connected.text
+    (credential,) = assert_ok(client.get(f"{API}/users/{user_id}/credentials", headers=DEV))["data"]
+    assert_ok(install(client, token, {**body, "credentials": {"slack": {"credentialId": credential["credentialId"]}}}))
+    (item,) = assert_ok(client.get("/_mock/installs", params={"user": user_id}))["data"]
+    assert item["installedVersion"] == 1
+
+
+def test_pre_filled_values_in_the_headless_form_apply_to_their_workflow_only(client: TestClient, token: str) -> None:
+    prefilled = f'[{{"workflowId":"{NEW_CUSTOMER_SLACK}","fields":[{{"name":"channel","value":"%23only-here"}}]}}]'
+    shown = form(client, f"integrationId={SLACK}&preFilledValues={prefilled}&token={token}")
+    channels = {
+        w["workflowId"]: [f["value"] for f in w["fields"] if f["name"] == "channel"] for w in shown["workflows"]
+    }
+    assert channels == {
+        NEW_CUSTOMER_SLACK: ["#only-here"],
+        "650889ceb5b31c2e2dcf5d6e": [None],
+        "65c35815dbed9eb70f7c73f2": [],
+    }
