@@ -198,8 +198,8 @@ def test_the_oauth_button_completes_a_credential_through_the_emulators_oauth_pag
         modal.locator("#oauth-shopify").click()
     popup = popup_info.value
     assert popup.locator("[data-testid=oauth-app]").inner_text() == "shopify"
-    popup.locator("#oauth-allow").click()
-    popup.wait_for_event("close")
+    with popup.expect_event("close"):  # listening before the click: the popup may close at once
+        popup.locator("#oauth-allow").click()
     assert modal.locator("#oauth-status-shopify").inner_text().startswith("✓ Connected Shopify")
     modal.locator("#modal-install").click()
     assert results(browser_page) == [{"success": True}]
