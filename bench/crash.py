@@ -1,6 +1,6 @@
 """The crash test: kill -9 under a concurrent write load loses no acknowledged user.
 
-    python bench/crash.py --rounds R --clients C [--duration S] [--seed-users N] [--seed X]
+    python bench/crash.py --rounds R --clients C [--duration S] [--seed-users N] [--seed X] [--compaction]
 
 Each round starts `alloy-mock serve` on the database the previous round left (a fresh one at
 first), checks that it starts cleanly and that every user acknowledged so far is there exactly
@@ -8,6 +8,13 @@ once, then drives a write load (C client threads, one connection each, creating 
 names; a few threads create them in batches) and kills the server with SIGKILL at a random moment.
 A final start verifies the last round, then hosts the same-username race (M threads POST one
 username at once: exactly one 200, the others 400) and must stop gracefully with exit code 0.
+
+With --compaction every server compacts continuously (bench/compacting_server.py, a 1-byte
+threshold: the next compaction starts as soon as the previous one has ended), so the kills land in
+the middle of compactions: while the snapshot is written, between the journal's rotation and the
+snapshot's rename, or while the rotated journal is removed. Each round reports the database's files
+right after the kill (a rotated journal among them: the kill interrupted a compaction), and the run
+fails unless at least one kill did.
 
 Exit status: 0 when nothing acknowledged was lost or duplicated and every check passed, 1 otherwise.
 The functions are also used by tests/test_crash.py in a reduced size.
@@ -35,6 +42,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+HERE = Path(__file__).resolve().parent
 DEV_KEY = "alloy-mock-dev-key"
 API = "/2023-12"
 HEADERS = {"Authorization": f"Bearer {DEV_KEY}", "Content-Type": "application/json"}
@@ -89,14 +97,16 @@ class Server:
             return self.process.returncode
 
 
-def start_server(db: Path, *args: str) -> Server:
+def start_server(db: Path, *args: str, compact_always: bool = False) -> Server:
     """`alloy-mock serve --port 0 --db DB`, ready once it printed its address and /health is 200.
 
     No sleeping or polling: the first /health request waits in the listen backlog until served.
     Raises StartFailed with the server's exit code and stderr when it does not come up.
+    `compact_always`: through bench/compacting_server.py, compacting continuously.
     """
     stderr_path = db.with_name(f"{db.name}.{uuid.uuid4().hex[:6]}.stderr")
-    command = [sys.executable, "-m", "alloy_mock", "serve", "--port", "0", "--db", str(db), *args]
+    launcher = [str(HERE / "compacting_server.py"), "1"] if compact_always else ["-m", "alloy_mock"]
+    command = [sys.executable, *launcher, "serve", "--port", "0", "--db", str(db), *args]
     started = time.perf_counter()
     with open(stderr_path, "w") as stderr:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
@@ -197,6 +207,12 @@ class Crash:
     acked_before_kill: int
     journal_bytes_at_kill: int
     snapshot_bytes_at_kill: int
+    files_after_kill: list[str] = field(default_factory=list)  # the database's files the restart finds
+
+    @property
+    def during_compaction(self) -> bool:
+        """Whether the kill interrupted a compaction: it left a rotated journal (db.json.journal.N)."""
+        return any(name.rsplit(".", 1)[-1].isdigit() and ".journal." in name for name in self.files_after_kill)
 
 
 def load_and_kill(
@@ -227,6 +243,11 @@ def load_and_kill(
     journal, snapshot = _size(server.db.with_name(server.db.name + ".journal")), _size(server.db)
     server.kill()
     killed_after = time.perf_counter() - started
+    files = sorted(
+        p.name
+        for p in server.db.parent.iterdir()
+        if p.name.startswith(server.db.name) and not p.name.endswith((".lock", ".stderr"))
+    )
     stop.set()
     for thread in threads:
         thread.join(timeout=60)
@@ -236,7 +257,7 @@ def load_and_kill(
         merged.attempted += r.attempted
         merged.statuses.update(r.statuses)
         merged.unexpected.extend(r.unexpected)
-    return Crash(merged, killed_after, acked_before_kill, journal, snapshot)
+    return Crash(merged, killed_after, acked_before_kill, journal, snapshot, files)
 
 
 def _size(path: Path) -> int:
@@ -386,6 +407,11 @@ class Report:
     graceful_exit_code: int | None = None
     acked_total: int = 0
     seeded: int = 0
+    compaction: bool = False  # the servers compacted continuously: some kill must have interrupted one
+
+    @property
+    def kills_during_compaction(self) -> int:
+        return sum(r.crash.during_compaction for r in self.rounds)
 
     @property
     def lost(self) -> list[str]:
@@ -412,6 +438,7 @@ class Report:
             and all(r.ok for r in self.races)
             and self.graceful_exit_code == 0
             and all(r.crash.acked_before_kill > 0 for r in self.rounds)
+            and (not self.compaction or self.kills_during_compaction > 0)
         )
 
     def problems(self) -> list[str]:
@@ -429,6 +456,8 @@ class Report:
             found.append("no final verification")
         if self.graceful_exit_code not in (0, None):
             found.append(f"graceful stop exited {self.graceful_exit_code}")
+        if self.compaction and self.rounds and not self.kills_during_compaction:
+            found.append("no kill interrupted a compaction")
         return found
 
 
@@ -460,17 +489,18 @@ def run(
     seed_users: int = 0,
     rng: random.Random | None = None,
     log: Any = None,
+    compaction: bool = False,
 ) -> Report:
     """The crash test on `db` (created if absent). Each round's kill comes after a random
-    0.2*duration..duration seconds of load."""
+    0.2*duration..duration seconds of load; with `compaction`, the servers compact continuously."""
     rng = rng or random.Random()
     say = log or (lambda message: None)
-    report = Report()
+    report = Report(compaction=compaction)
     acked: dict[str, str | None] = {}
     run_id = uuid.uuid4().hex[:8]
     for number in range(1, rounds + 2):
         try:
-            server = start_server(db)
+            server = start_server(db, compact_always=compaction)
         except StartFailed as exc:
             report.start_failures.append(f"start {number}: {exc}")
             say(f"start {number}: FAILED: {exc}")
@@ -501,7 +531,7 @@ def run(
             _verified(number, server, check)
             + f"; load: {len(crash.load.acked)} acknowledged of {crash.load.attempted} sent, "
             f"killed after {crash.killed_after_s:.2f} s (journal {crash.journal_bytes_at_kill:,} B, "
-            f"snapshot {crash.snapshot_bytes_at_kill:,} B)"
+            f"snapshot {crash.snapshot_bytes_at_kill:,} B; left {', '.join(crash.files_after_kill)})"
         )
     report.acked_total = len(acked)
     return report
@@ -538,6 +568,8 @@ def summary(report: Report) -> str:
         f"failed: {len(report.start_failures)}",
         f"start-up times: {[round(r.start_seconds, 2) for r in report.rounds]} s",
         f"compactions seen (journal shrank between kills): {_compactions(report)}",
+        f"kills that interrupted a compaction (a rotated journal left): {report.kills_during_compaction} "
+        f"of {len(report.rounds)}",
         f"lost acknowledged users: {len(report.lost)}",
         f"duplicated usernames or ids: {len(report.duplicates)}",
         f"unexpected answers under load: {len(report.unexpected)}",
@@ -571,6 +603,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed-users", type=int, default=0, help="users created before the first crash")
     parser.add_argument("--seed", type=int, help="random seed for the kill moments")
     parser.add_argument("--db", type=Path, help="database to use (default: a new temporary one)")
+    parser.add_argument(
+        "--compaction", action="store_true", help="servers compact continuously, so kills interrupt compactions"
+    )
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
 
@@ -591,6 +626,7 @@ def main(argv: list[str] | None = None) -> int:
             seed_users=args.seed_users,
             rng=rng,
             log=say,
+            compaction=args.compaction,
         )
         print(summary(report))
     return 0 if report.ok else 1

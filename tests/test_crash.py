@@ -1,4 +1,5 @@
-"""The crash test of bench/crash.py in a reduced size: kill -9 under load, restart, nothing lost."""
+"""The crash test of bench/crash.py in a reduced size: kill -9 under load (and during compactions), restart,
+nothing lost."""
 
 from __future__ import annotations
 
@@ -54,6 +55,29 @@ def test_kill_9_under_write_load_loses_no_acknowledged_user(tmp_path: Path) -> N
     assert report.final is not None and report.final.checked == report.acked_total > 0, text
 
 
+def test_kill_9_in_the_middle_of_compactions_loses_no_acknowledged_user(tmp_path: Path) -> None:
+    """The servers compact continuously (a 1-byte threshold), so a kill at a random moment nearly
+    always interrupts one; the run fails unless at least one of the kills did."""
+    seed = random.randrange(2**32)
+    report = crash.run(
+        tmp_path / "db.json",
+        rounds=4,
+        clients=8,
+        duration=1.0,
+        batch_clients=1,
+        batch_size=50,
+        racers=8,
+        races=2,
+        seed_users=2_000,
+        rng=random.Random(seed),
+        compaction=True,
+    )
+    text = f"seed {seed}\n{crash.summary(report)}"
+    assert report.ok, text
+    assert report.kills_during_compaction >= 1, text
+    assert report.final is not None and report.final.checked == report.acked_total > 2_000, text
+
+
 def test_same_username_race_has_exactly_one_winner(server: Any) -> None:
     for _ in range(5):
         result = crash.race(server, racers=16)
@@ -86,3 +110,10 @@ def test_report_fails_on_loss_duplicates_or_a_bad_race() -> None:
     two_winners = crash.Race("x", [200, 200], ["", ""], "a", "a")
     assert not crash.Report(final=verification, races=[two_winners], graceful_exit_code=0).ok
     assert not crash.Report(final=verification, graceful_exit_code=1).ok
+    calm = crash.Crash(crash.LoadResult(), 1.0, 5, 10, 10, ["db.json", "db.json.journal"])
+    interrupted = crash.Crash(crash.LoadResult(), 1.0, 5, 10, 10, ["db.json", "db.json.journal", "db.json.journal.1"])
+    assert interrupted.during_compaction and not calm.during_compaction
+    rounds = [crash.Round(1, 0.1, None, calm)]
+    assert not crash.Report(rounds=rounds, final=verification, graceful_exit_code=0, compaction=True).ok
+    rounds.append(crash.Round(2, 0.1, None, interrupted))
+    assert crash.Report(rounds=rounds, final=verification, graceful_exit_code=0, compaction=True).ok
