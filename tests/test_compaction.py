@@ -271,6 +271,18 @@ def phase(folder: Path) -> str:
     return "snapshot written"
 
 
+def leave_a_compaction_running(store: Store, key: str) -> None:
+    """Insert `key` on an event loop, which starts a compaction there, and close that loop as soon as
+    the insert is acknowledged: with a slice of one document, the pieces are not all written yet."""
+
+    async def main() -> None:
+        insert(store, key)
+        await store.durable()
+        assert not journal(store).can_compact(), "50 pieces take more than one loop iteration"
+
+    asyncio.run(main())
+
+
 @pytest.mark.usefixtures("compact_always")
 def test_close_finishes_a_running_compaction(
     open_store: Callable[[], Store], files: DatabaseFiles, monkeypatch: pytest.MonkeyPatch
@@ -278,13 +290,7 @@ def test_close_finishes_a_running_compaction(
     monkeypatch.setattr(compaction_module, "SLICE", 1)
     store = open_store()
     seed(store, 50)
-
-    async def main() -> None:
-        insert(store, "last")
-        await store.durable()
-        assert not journal(store).can_compact(), "50 pieces take more than one loop iteration"
-
-    asyncio.run(main())
+    leave_a_compaction_running(store, "last")
     expected = users_state(store)
     store.close()
     assert file_names(files) == {"db.json", "db.json.journal"}
@@ -299,12 +305,7 @@ def test_a_compaction_left_by_a_closed_loop_is_finished_by_the_next_write(
     monkeypatch.setattr(compaction_module, "SLICE", 1)
     store = open_store()
     seed(store, 50)
-
-    async def main() -> None:
-        insert(store, "in-loop")
-        await store.durable()
-
-    asyncio.run(main())
+    leave_a_compaction_running(store, "in-loop")
     assert "db.json.journal.1" in file_names(files), "the loop closed in the middle of the compaction"
     insert(store, "after")  # outside any loop: finishes that compaction, then compacts again, inline
     assert file_names(files) == {"db.json", "db.json.journal"}

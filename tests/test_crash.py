@@ -35,20 +35,25 @@ def server(tmp_path: Path) -> Iterator[Any]:
     started.kill()
 
 
-def test_kill_9_under_write_load_loses_no_acknowledged_user(tmp_path: Path) -> None:
+def reduced_run(tmp_path: Path, **changes: Any) -> tuple[Any, str]:
+    """crash.run() in the reduced size CI affords, with a fresh random seed; the report and its summary."""
     seed = random.randrange(2**32)
-    report = crash.run(
-        tmp_path / "db.json",
-        rounds=3,
-        clients=8,
-        duration=1.2,
-        batch_clients=1,
-        batch_size=50,
-        racers=8,
-        races=3,
-        rng=random.Random(seed),
-    )
-    text = f"seed {seed}\n{crash.summary(report)}"
+    options: dict[str, Any] = {
+        "rounds": 3,
+        "clients": 8,
+        "duration": 1.2,
+        "batch_clients": 1,
+        "batch_size": 50,
+        "racers": 8,
+        "races": 3,
+        **changes,
+    }
+    report = crash.run(tmp_path / "db.json", rng=random.Random(seed), **options)
+    return report, f"seed {seed}\n{crash.summary(report)}"
+
+
+def test_kill_9_under_write_load_loses_no_acknowledged_user(tmp_path: Path) -> None:
+    report, text = reduced_run(tmp_path)
     assert report.ok, text
     assert len(report.rounds) == 3, text
     assert all(r.crash.acked_before_kill > 0 for r in report.rounds), text
@@ -58,21 +63,7 @@ def test_kill_9_under_write_load_loses_no_acknowledged_user(tmp_path: Path) -> N
 def test_kill_9_in_the_middle_of_compactions_loses_no_acknowledged_user(tmp_path: Path) -> None:
     """The servers compact continuously (a 1-byte threshold), so a kill at a random moment nearly
     always interrupts one; the run fails unless at least one of the kills did."""
-    seed = random.randrange(2**32)
-    report = crash.run(
-        tmp_path / "db.json",
-        rounds=4,
-        clients=8,
-        duration=1.0,
-        batch_clients=1,
-        batch_size=50,
-        racers=8,
-        races=2,
-        seed_users=2_000,
-        rng=random.Random(seed),
-        compaction=True,
-    )
-    text = f"seed {seed}\n{crash.summary(report)}"
+    report, text = reduced_run(tmp_path, rounds=4, duration=1.0, races=2, seed_users=2_000, compaction=True)
     assert report.ok, text
     assert report.kills_during_compaction >= 1, text
     assert report.final is not None and report.final.checked == report.acked_total > 2_000, text

@@ -1,5 +1,5 @@
 """The fsync helper: a small process that runs the event loop's fsyncs, so that no thread of the server
-competes with the event loop for the GIL (group_commit.py starts it; it is not meant to be run by hand).
+competes with the event loop for the GIL (helper_process.py starts it; it is not meant to be run by hand).
 
     python -I -S fsync_helper.py FD JOURNAL
 

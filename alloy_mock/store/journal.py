@@ -50,6 +50,7 @@ class Journal:
             fd = self._open_journal()
         except BaseException:
             release_lock(self._lock_fd)
+            self._lock_fd = None
             raise
         self._commits = GroupCommit(self.files, fd, self._lock_fd)
         self._rotated = state.rotated
