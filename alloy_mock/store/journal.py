@@ -27,13 +27,14 @@ __all__ = ["READY", "DatabaseError", "DurabilityError", "Journal", "LoadedState"
 class Journal:
     """Owns the files of one database: loads them, makes every committed transaction durable, compacts."""
 
+    _commits: GroupCommit  # set by open(), which comes first
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self.files = DatabaseFiles(path)
         self.journal_bytes = 0  # appended since the last rotation (after a start: every journal read)
         self.snapshot_bytes = 0  # the last snapshot's size
         self._lock_fd: int | None = None
-        self._commits: GroupCommit | None = None
         self._rotated: list[Path] = []  # rotated journals that no compaction has taken on yet
         self._compaction: Compaction | None = None  # the one running on the serving loop
 
@@ -80,30 +81,30 @@ class Journal:
 
     @property
     def pending(self) -> bool:
-        return self._group().pending
+        return self._commits.pending
 
     @property
     def helper_pid(self) -> int | None:
         """The fsync helper's process id while it runs (for tests and diagnostics)."""
-        return self._group().helper_pid
+        return self._commits.helper_pid
 
     def append(self, ops: list[Op]) -> int:
         """Commit one transaction; returns its sequence number (see GroupCommit.append)."""
         line = orjson.dumps(ops) + b"\n"
-        seq = self._group().append(line)
+        seq = self._commits.append(line)
         self.journal_bytes += len(line)
         return seq
 
     def wait(self, seq: int | None = None) -> Awaitable[None]:
         """Something to await until everything committed up to `seq` (default: all so far) is on disk."""
-        return self._group().wait(seq)
+        return self._commits.wait(seq)
 
     def flush(self) -> None:
         """Make everything committed so far durable before returning (for code outside the event loop)."""
-        self._group().flush()
+        self._commits.flush()
 
     def start_sync_helper(self) -> None:
-        self._group().start_sync_helper()
+        self._commits.start_sync_helper()
 
     # -- compaction ---------------------------------------------------------------------------------
 
@@ -125,7 +126,7 @@ class Journal:
         """
         if not self.can_compact():
             return False
-        commits = self._group()
+        commits = self._commits
         number = 1 + max((rotated_number(path) for path in self._rotated), default=0)
         rotated = self.files.rotated_journal(number)
         if not commits.rotate(lambda: self._rotate_to(rotated)):
@@ -158,12 +159,7 @@ class Journal:
         if self._compaction is not None:
             self._compaction.finish()
             self.can_compact()
-        if self._commits is not None:
-            self._commits.close()
+        self._commits.close()
         if self._lock_fd is not None:
             release_lock(self._lock_fd)
             self._lock_fd = None
-
-    def _group(self) -> GroupCommit:
-        assert self._commits is not None, "Journal.open() first"
-        return self._commits

@@ -31,6 +31,10 @@ MIN_COMPACTION_BYTES = 8 * 1024 * 1024
 JOURNAL_PER_SNAPSHOT = 2
 
 
+def _compaction_threshold(snapshot_bytes: int) -> int:
+    return max(MIN_COMPACTION_BYTES, JOURNAL_PER_SNAPSHOT * snapshot_bytes)
+
+
 class DuplicateKeyError(Exception):
     """An insert or update would give two documents the same key or unique field value."""
 
@@ -298,10 +302,10 @@ class Store:
         On the serving event loop it goes on in the background and no commit waits for it
         (journal.py, compaction.py).
         """
-        if not journal.can_compact():  # (which takes the size of a snapshot just written)
-            return
-        if journal.journal_bytes > max(MIN_COMPACTION_BYTES, JOURNAL_PER_SNAPSHOT * journal.snapshot_bytes):
-            journal.compact(self._storage.read())
+        if journal.journal_bytes > _compaction_threshold(journal.snapshot_bytes) and journal.can_compact():
+            # can_compact() took the size of a snapshot finished since: the threshold may have grown.
+            if journal.journal_bytes > _compaction_threshold(journal.snapshot_bytes):
+                journal.compact(self._storage.read())
 
     @property
     def has_pending_writes(self) -> bool:
