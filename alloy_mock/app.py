@@ -17,14 +17,42 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .config import Settings
 from .emulator import Emulator
-from .http import control, integrations, system, tokens, users
+from .http import (
+    control,
+    control_installs,
+    control_runs,
+    credentials,
+    executions,
+    headless,
+    integrations,
+    metadata,
+    oauth,
+    pages,
+    runs,
+    system,
+    tokens,
+    users,
+    vendor_openapi,
+    workflows,
+)
+from .http.cors import CorsMiddleware
 from .http.errors import EXCEPTION_HANDLERS
-from .http.middleware import CorsMiddleware, DurableResponsesMiddleware, normalize_path
+from .http.middleware import DurableResponsesMiddleware, normalize_path
 from .http.routing import MethodRoute
-from .http.vendor import VERSION_PREFIXES, VendorApi
+from .http.vendor import VERSION_LIKE, VERSION_PREFIXES, VendorApi
 
-# The same routes under every version prefix: the paths served so far are identical in all four.
-VENDOR_ROUTES: list[MethodRoute] = [*users.routes, *tokens.routes, *integrations.routes]
+# The vendor API: each route says which version prefixes serve it (reference §2).
+VENDOR_ROUTES: list[MethodRoute] = [
+    *users.routes,
+    *tokens.routes,
+    *integrations.routes,
+    *workflows.routes,
+    *metadata.routes,
+    *credentials.routes,
+    *headless.routes,
+    *runs.routes,
+    *executions.routes,
+]
 
 
 class AlloyMockApp(Starlette):
@@ -47,7 +75,8 @@ class AlloyMockApp(Starlette):
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             scope = normalize_path(scope)
-            if scope["path"].startswith(VERSION_PREFIXES):
+            path = scope["path"]
+            if path.startswith(VERSION_PREFIXES) or VERSION_LIKE.match(path):
                 await self.vendor_api(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
@@ -73,8 +102,11 @@ def create_app(settings: Settings | None = None, emulator: Emulator | None = Non
         VendorApi(VENDOR_ROUTES),
         routes=[
             *system.routes,
+            *vendor_openapi.routes,
+            *pages.routes,
+            *oauth.routes,
             Route("/_mock", control.index, methods=["GET"]),
-            Mount("/_mock", routes=control.routes),
+            Mount("/_mock", routes=[*control.routes, *control_installs.routes, *control_runs.routes]),
         ],
         middleware=[Middleware(DurableResponsesMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,

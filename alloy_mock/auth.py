@@ -15,8 +15,9 @@ import base64
 import hashlib
 import itertools
 import json
+import math
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -31,8 +32,6 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from .clock import Clock
 from .config import Account, JwtAlgorithm
 from .errors import StartupError
-from .presign import NoncePool
-from .presign import sign as sign_with_nonce
 from .store import Store
 
 Environment = Literal["dev", "prod"]
@@ -101,13 +100,10 @@ class SigningKey:
             if not isinstance(private_key.curve, ec.SECP256R1):
                 raise SigningKeyError(f"EC signing keys must use the P-256 curve, not {private_key.curve.name}")
             self.algorithm: JwtAlgorithm = "ES256"
-            # The private scalar, for signatures finished with a precomputed nonce (presign.py).
-            self._d = private_key.private_numbers().private_value
             jwk = ECAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
             required: tuple[str, ...] = ("crv", "kty", "x", "y")
         else:
             self.algorithm = "RS256"
-            self._d = 0  # EC keys only
             jwk = RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
             required = ("e", "kty", "n")
         canonical = json.dumps({k: jwk[k] for k in required}, separators=(",", ":"), sort_keys=True)
@@ -115,25 +111,23 @@ class SigningKey:
         self.public_jwk: dict[str, Any] = {**jwk, "kid": self.kid, "alg": self.algorithm, "use": "sig"}
         self._header = _b64(orjson.dumps({"alg": self.algorithm, "kid": self.kid, "typ": "JWT"})) + b"."
 
-    def sign_jwt(self, claims: dict[str, Any], kid: str | None = None, nonces: NoncePool | None = None) -> str:
+    def sign_jwt(self, claims: dict[str, Any], kid: str | None = None) -> str:
         """A compact JWS of `claims`, signed with this key (header: alg, kid, typ).
 
-        Written out here rather than through jwt.encode(): a token is minted on every token request,
-        and PyJWT's generic path (stdlib json twice, header merging) costs as much as the signature.
-        PyJWT still verifies every token in the tests. `kid` overrides the header's key id (only
-        for deliberately wrong tokens). An ES256 signature uses a precomputed nonce from `nonces`
-        when one is ready (about 3 us of arithmetic instead of about 30 us in OpenSSL), else OpenSSL.
+        Only the framing is written out here rather than through jwt.encode(): a token is minted on
+        every token request, and PyJWT's generic path (stdlib json twice, header merging) costs as
+        much as the signature. The header is encoded once per key; the signature itself is OpenSSL's,
+        through `cryptography`. PyJWT verifies every token in the tests. `kid` overrides the header's
+        key id (only for deliberately wrong tokens).
         """
         header = self._header
         if kid is not None:
             header = _b64(orjson.dumps({"alg": self.algorithm, "kid": kid, "typ": "JWT"})) + b"."
         signing_input = header + _b64(orjson.dumps(claims))
         if isinstance(self.private_key, ec.EllipticCurvePrivateKey):
-            nonce = None if nonces is None else nonces.take()
-            signature = None if nonce is None else sign_with_nonce(self._d, nonce, signing_input)
-            if signature is None:
-                r, s = decode_dss_signature(self.private_key.sign(signing_input, _ECDSA_SHA256))
-                signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+            # JWS wants r || s (RFC 7518 3.4), cryptography gives DER.
+            r, s = decode_dss_signature(self.private_key.sign(signing_input, _ECDSA_SHA256))
+            signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
         else:
             signature = self.private_key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
         return (signing_input + b"." + _b64(signature)).decode()
@@ -197,12 +191,7 @@ class TokenClaims:
 
 
 class TokenIssuer:
-    """Signs and verifies user tokens.
-
-    With `signing_helper`, ES256 tokens are signed with nonces precomputed by a helper process
-    (presign.py), started once tokens are asked for in numbers; close() stops it. RS256 has no such
-    shortcut, and the deliberately wrong tokens of sign_badly() never use the nonces.
-    """
+    """Signs and verifies user tokens, by the emulator's clock, for the namespaces it serves."""
 
     def __init__(
         self,
@@ -211,14 +200,14 @@ class TokenIssuer:
         issuer: str,
         ttl: int,
         clock: Clock,
-        signing_helper: bool = False,
+        namespaces: Collection[Namespace],
     ) -> None:
         self.active = active
         self._keys = {key.kid: key for key in keys}
         self.issuer = issuer
         self.ttl = ttl
         self._clock = clock
-        self.nonces = NoncePool() if signing_helper and active.algorithm == "ES256" else None
+        self._namespaces = frozenset(namespaces)
 
     def issue(self, namespace: Namespace, user_id: str, username: str | None, ttl: int | None = None) -> str:
         return self.sign(self.claims(namespace, user_id, username, ttl))
@@ -241,7 +230,7 @@ class TokenIssuer:
         }
 
     def sign(self, claims: dict[str, Any]) -> str:
-        return self.active.sign_jwt(claims, nonces=self.nonces)
+        return self.active.sign_jwt(claims)
 
     def sign_badly(self, claims: dict[str, Any], how: str) -> str:
         """A token this emulator must reject, for negative tests: signed by a stranger key that
@@ -253,7 +242,13 @@ class TokenIssuer:
         return stranger.sign_jwt(claims, kid=self.active.kid if how == "wrong-key" else None)
 
     def verify(self, token: str) -> TokenClaims:
-        """The claims of a token this emulator signed and that has not expired (by the emulator's clock)."""
+        """The claims of a token this emulator signed, valid now and for a namespace it serves.
+
+        PyJWT checks the signature and the issuer; the time claims are checked here against the
+        emulator's clock (PyJWT would use the wall clock, so a frozen or advanced clock would refuse
+        tokens for the wrong reason); and the namespace must belong to a configured account, so the
+        tokens of an account removed from the keys file stop working.
+        """
         try:
             header = jwt.get_unverified_header(token)
             key = self._keys.get(header.get("kid", ""))
@@ -264,21 +259,39 @@ class TokenIssuer:
                 key.private_key.public_key(),
                 algorithms=[key.algorithm],
                 issuer=self.issuer,
-                options={"verify_exp": False, "verify_iat": False, "require": ["exp", "iat", "sub"]},
+                options={
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                    "require": ["exp", "iat", "sub"],
+                },
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
-        if not isinstance(claims.get("exp"), int) or claims["exp"] <= self._clock.now():
-            raise InvalidToken("the token has expired")
+        _check_time_claims(claims, self._clock.now())
         env, account = claims.get("namespace"), claims.get("account")
         if env not in ("dev", "prod") or not isinstance(account, str):
             raise InvalidToken("the token names no namespace")
-        return TokenClaims(Namespace(account, env), str(claims["sub"]), claims.get("username"), claims)
+        namespace = Namespace(account, env)
+        if namespace not in self._namespaces:
+            raise InvalidToken(f"the token's namespace {namespace.id} is not served (no such account)")
+        return TokenClaims(namespace, str(claims["sub"]), claims.get("username"), claims)
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [key.public_jwk for key in self._keys.values()]}
 
-    def close(self) -> None:
-        """Stop the signing helper, if one was started."""
-        if self.nonces is not None:
-            self.nonces.close()
+
+def _check_time_claims(claims: dict[str, Any], now: float) -> None:
+    """exp, iat and nbf as PyJWT checks them (no leeway), but against `now`: the emulator's clock."""
+    for name in ("exp", "iat", "nbf"):
+        value = claims.get(name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+        ):
+            raise InvalidToken(f"the {name} claim must be a number of seconds")
+    if claims["exp"] <= now:
+        raise InvalidToken("the token has expired")
+    if claims["iat"] > now:
+        raise InvalidToken("the token is not yet valid (iat is in the future)")
+    if claims.get("nbf") is not None and claims["nbf"] > now:
+        raise InvalidToken("the token is not yet valid (nbf is in the future)")

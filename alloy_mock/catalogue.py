@@ -62,14 +62,18 @@ class CustomEvent(_Model):
     body: dict[str, Any]
 
 
+FieldType = Literal["string", "number", "boolean", "select"]
+
+
 class BlockField(_Model):
-    """A field the end user fills in when installing a workflow (used by installs)."""
+    """A field the end user fills in when installing a workflow."""
 
     name: NonEmpty
     display_name: NonEmpty = Field(alias="displayName")
-    type: Literal["string", "number", "boolean", "select"] = "string"
+    type: FieldType = "string"
     required: bool = False
     options: list[NonEmpty] | None = None  # the choices of a "select" field
+    since: int = Field(default=1, ge=1)  # the workflow version that introduced the field
 
     @model_validator(mode="after")
     def _select_has_options(self) -> BlockField:
@@ -131,6 +135,19 @@ class Workflow(_Model):
         """The latest released version number (versions are listed oldest first)."""
         return len(self.versions)
 
+    def fields_at(self, version: int) -> list[tuple[Block, BlockField]]:
+        """The install fields of `version`: every block field introduced at or before it."""
+        return [(block, item) for block in self.blocks for item in block.fields if item.since <= version]
+
+    @property
+    def apps(self) -> list[str]:
+        """The third-party apps the workflow's blocks use (block types that are not Alloy's own), in order."""
+        found: dict[str, None] = {}
+        for block in self.blocks:
+            if block.type not in BUILTIN_BLOCK_TYPES:
+                found[block.type.removesuffix("Trigger")] = None
+        return list(found)
+
 
 class Integration(_Model):
     integration_id: ObjectId = Field(alias="integrationId")
@@ -173,6 +190,14 @@ class Catalogue:
     _workflows_by_id: dict[str, tuple[Integration, Workflow]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _workflows_by_name: dict[str, list[tuple[Integration, Workflow]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _credentials_by_name: dict[str, CredentialMetadata] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _events_by_name: dict[str, CustomEvent] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _workflows_by_event: dict[str, list[Workflow]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for integration in self.integrations:
@@ -180,6 +205,25 @@ class Catalogue:
             self._integrations_by_name.setdefault(integration.app.casefold(), integration)
             for workflow in integration.workflows:
                 self._workflows_by_id[workflow.workflow_id] = (integration, workflow)
+                self._workflows_by_name.setdefault(workflow.name.casefold(), []).append((integration, workflow))
+                if isinstance(workflow.trigger, CustomEventTrigger):
+                    self._workflows_by_event.setdefault(workflow.trigger.event, []).append(workflow)
+        for metadata in self.credentials:
+            self._credentials_by_name[metadata.name] = metadata
+        for event in self.events:
+            self._events_by_name[event.name] = event
+
+    def find_event(self, name: str) -> CustomEvent | None:
+        return self._events_by_name.get(name)
+
+    def workflows_for_event(self, name: str) -> list[Workflow]:
+        """The workflows whose trigger is the custom event `name` (exact name)."""
+        return self._workflows_by_event.get(name, [])
+
+    @property
+    def workflows(self) -> list[tuple[Integration, Workflow]]:
+        """Every parent workflow with its integration, in catalogue order."""
+        return list(self._workflows_by_id.values())
 
     def find_integration(self, id_or_name: str) -> Integration | None:
         """Look an integration up by its id, or else by its name (`app`, case-insensitive)."""
@@ -187,6 +231,18 @@ class Catalogue:
 
     def find_workflow(self, workflow_id: str) -> tuple[Integration, Workflow] | None:
         return self._workflows_by_id.get(workflow_id)
+
+    def workflows_named(self, name: str) -> list[tuple[Integration, Workflow]]:
+        """The workflows with this name (case-insensitive; names are unique only within an integration)."""
+        return self._workflows_by_name.get(name.casefold(), [])
+
+    def credential_metadata(self, app: str) -> CredentialMetadata | None:
+        """The credential metadata of an app by its name (`wooCommerce`; exact, else case-insensitive)."""
+        found = self._credentials_by_name.get(app)
+        if found is None:
+            folded = app.casefold()
+            found = next((m for m in self.credentials if m.name.casefold() == folded), None)
+        return found
 
 
 def default_fixtures_path() -> Path:
@@ -314,6 +370,12 @@ def _check_workflow(workflow: Workflow, at: str, event_names: set[str], app_name
         _unique(
             "name", [f.name for f in block.fields], [f"{at}.blocks[{k}].fields[{n}]" for n in range(len(block.fields))]
         )
+        for n, item in enumerate(block.fields):
+            if item.since > workflow.version:
+                raise FixturesError(
+                    f"{at}.blocks[{k}].fields[{n}].since: version {item.since} does not exist "
+                    f"(the workflow has {workflow.version})"
+                )
 
 
 def _unique(field_name: str, values: list[str], places: list[str]) -> None:

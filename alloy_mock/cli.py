@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import errno
 import gc
+import ipaddress
 import os
 import signal
 import socket
@@ -48,8 +49,34 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         ("--issuer", "ALLOY_MOCK_ISSUER", "`iss` claim of user tokens (default alloy-mock)"),
         ("--max-body-bytes", "ALLOY_MOCK_MAX_BODY_BYTES", "largest request body accepted (default 2 MiB)"),
+        (
+            "--max-request-line",
+            "ALLOY_MOCK_MAX_REQUEST_LINE",
+            "longest request line (method, target, version) in bytes; longer gets a 414 (default 8192)",
+        ),
+        (
+            "--max-header-bytes",
+            "ALLOY_MOCK_MAX_HEADER_BYTES",
+            "largest header block of a request in bytes; larger gets a 431 (default 65536)",
+        ),
+        (
+            "--read-timeout",
+            "ALLOY_MOCK_READ_TIMEOUT",
+            "seconds a request may take to arrive in full, from its first byte; then a 408 (default 5)",
+        ),
         ("--admin-token", "ALLOY_MOCK_ADMIN_TOKEN", "bearer token required by the control API /_mock (default: open)"),
         ("--journal-size", "ALLOY_MOCK_JOURNAL_SIZE", "requests kept for GET /_mock/requests (default 1000; 0: off)"),
+        ("--run-latency", "ALLOY_MOCK_RUN_LATENCY", "milliseconds executions take to finish after /run/* (default 0)"),
+        (
+            "--execution-retention",
+            "ALLOY_MOCK_EXECUTION_RETENTION",
+            "executions kept per workflow and user (default 10000; older ones are trimmed)",
+        ),
+        (
+            "--public-url",
+            "ALLOY_MOCK_PUBLIC_URL",
+            "origin of the links it hands out, e.g. http://alloy-mock:8000 (default: the request's Host)",
+        ),
     ]
     for flag, env, text in options:
         metavar = flag.strip("-").upper().replace("-", "_")
@@ -58,11 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--access-log", action="store_const", const=True, default=None, help="log every request [ALLOY_MOCK_ACCESS_LOG]"
     )
     serve.add_argument(
-        "--signing-helper",
+        "--strict-runs",
+        action="store_const",
+        const=True,
         default=None,
-        metavar="on|off",
-        help="precompute ES256 token signatures' nonces in a helper process, started once tokens are asked for "
-        "in numbers (default on) [ALLOY_MOCK_SIGNING_HELPER]",
+        help="answer 400 to a run of an unknown event or one that runs no workflow [ALLOY_MOCK_STRICT_RUNS]",
     )
     serve.add_argument(
         "--log-level",
@@ -120,6 +147,23 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def exposure_warning(sock: socket.socket, settings: Settings) -> str | None:
+    """One line for stderr when the control API is open beyond this machine: bound to an address other
+    than loopback (0.0.0.0 in a container, say) with no admin token. None when it is not."""
+    if settings.admin_token is not None:
+        return None
+    host = str(sock.getsockname()[0])
+    try:
+        if ipaddress.ip_address(host.partition("%")[0]).is_loopback:
+            return None
+    except ValueError:
+        pass  # not an address we can read: warn, to be safe
+    return (
+        f"{PROG}: warning: listening on {host} without an admin token: anyone who can reach this port can read, "
+        "change and wipe the emulator's data through /_mock; set ALLOY_MOCK_ADMIN_TOKEN (or --admin-token)"
+    )
+
+
 def url_of(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
@@ -151,9 +195,12 @@ def serve(args: argparse.Namespace) -> int:
         f"  JWKS:     {base}/.well-known/jwks.json",
         flush=True,
     )
+    warning = exposure_warning(sock, settings)
+    if warning is not None:
+        print(warning, file=sys.stderr, flush=True)
     config = uvicorn.Config(
         app,
-        http=http_protocol(),  # httptools, each response leaving in one write (http/protocol.py)
+        http=http_protocol(settings),  # httptools with alloy-mock's limits and JSON errors (http/protocol.py)
         log_level=args.log_level,
         access_log=settings.access_log,
         lifespan="on",

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -25,13 +26,23 @@ DEFAULT_ACCOUNT = "default"
 DEFAULT_TOKEN_TTL = 1800  # seconds; the vendor documents "at most 30 minutes"
 DEFAULT_ISSUER = "alloy-mock"
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
+# What one request may take before the HTTP layer refuses it (http/protocol.py): a request line
+# (method, target, version) of 8 KiB as in Apache, a header block of 64 KiB, and a few seconds to
+# arrive in full (from its first byte), so that a stalled or trickling client cannot hold a connection.
+DEFAULT_MAX_REQUEST_LINE = 8 * 1024
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+DEFAULT_READ_TIMEOUT = 5.0
 DB_FILE_NAME = "db.json"
 ENV_PREFIX = "ALLOY_MOCK_"
 # The API versions served: each is a path prefix (2023-12 is the main one; the SDKs also call the others).
 API_VERSIONS = ("2023-01", "2023-06", "2023-12", "2024-03")
+# The versions alloy-node 2.2.1 still calls, and the two current ones (reference §2).
+OLD_VERSIONS = ("2023-01", "2023-06")
+CURRENT_VERSIONS = ("2023-12", "2024-03")
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 JwtAlgorithm = Literal["ES256", "RS256"]
+N = TypeVar("N", int, float)
 
 
 class ConfigError(StartupError):
@@ -62,10 +73,16 @@ class Settings:
     signing_key: Path | None = None  # a PEM private key; None: generated and kept in the db
     issuer: str = DEFAULT_ISSUER
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_request_line: int = DEFAULT_MAX_REQUEST_LINE  # bytes; a longer request line gets a 414
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES  # bytes of all header lines; beyond: a 431
+    read_timeout: float = DEFAULT_READ_TIMEOUT  # seconds for a request to arrive in full; then a 408
     access_log: bool = False
     admin_token: str | None = None  # protects the control API (/_mock) when set
     journal_size: int = 1000  # requests kept for GET /_mock/requests; 0 records nothing
-    signing_helper: bool = True  # precompute ES256 nonces in a helper process once tokens are asked for in numbers
+    strict_runs: bool = False  # an unknown event, or one that runs no workflow, is a 400 instead of a quiet 200
+    run_latency_ms: int = 0  # executions finish this long after /run/* answers (0: before it answers)
+    execution_retention: int = 10_000  # executions kept per workflow and user; older ones are trimmed
+    public_url: str | None = None  # where handed-out links point (install and OAuth links); None: the request's Host
 
     @property
     def default_account(self) -> Account:
@@ -112,11 +129,30 @@ class Settings:
             signing_key=signing_key,
             issuer=source.text("issuer") or DEFAULT_ISSUER,
             max_body_bytes=source.integer("max_body_bytes", DEFAULT_MAX_BODY_BYTES, minimum=1024, maximum=1 << 30),
+            max_request_line=source.integer("max_request_line", DEFAULT_MAX_REQUEST_LINE, minimum=256, maximum=1 << 20),
+            max_header_bytes=source.integer(
+                "max_header_bytes", DEFAULT_MAX_HEADER_BYTES, minimum=1024, maximum=16 << 20
+            ),
+            read_timeout=source.number("read_timeout", DEFAULT_READ_TIMEOUT, minimum=0.01, maximum=3600),
             access_log=source.boolean("access_log"),
             admin_token=admin_token,
             journal_size=source.integer("journal_size", 1000, minimum=0, maximum=1_000_000),
-            signing_helper=source.boolean("signing_helper", default=True, expected="on or off"),
+            public_url=_public_url(source),
+            strict_runs=source.boolean("strict_runs"),
+            run_latency_ms=source.integer("run_latency", 0, minimum=0, maximum=60_000),
+            execution_retention=source.integer("execution_retention", 10_000, minimum=1, maximum=10_000_000),
         )
+
+
+def _public_url(source: _Source) -> str | None:
+    """--public-url: an http(s) origin, optionally with a path prefix (kept without its trailing slash)."""
+    value = source.text("public_url")
+    if value is None:
+        return None
+    parsed = urlsplit(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+        raise ConfigError(f"{source.describe('public_url')}: must be an http(s) URL such as http://alloy-mock:8000")
+    return value.rstrip("/")
 
 
 def default_data_dir(env: Mapping[str, str]) -> Path:
@@ -163,22 +199,29 @@ class _Source:
         return None if value is None else Path(value).expanduser()
 
     def integer(self, name: str, default: int, minimum: int, maximum: int) -> int:
+        return self._number(name, default, minimum, maximum, int, "a whole number")
+
+    def number(self, name: str, default: float, minimum: float, maximum: float) -> float:
+        """A decimal, such as 0.5 or 5 (seconds)."""
+        return self._number(name, default, minimum, maximum, float, "a number")
+
+    def _number(self, name: str, default: N, minimum: N, maximum: N, parse: Callable[[str], N], kind: str) -> N:
         value = self.raw(name)
         if value is None:
             return default
         try:
-            number = int(str(value).strip())
+            number = parse(str(value).strip())
         except ValueError:
-            raise ConfigError(f"{self.describe(name)}: must be a whole number, not {value!r}") from None
-        if not minimum <= number <= maximum:
+            raise ConfigError(f"{self.describe(name)}: must be {kind}, not {value!r}") from None
+        if not minimum <= number <= maximum:  # also refuses nan
             raise ConfigError(f"{self.describe(name)}: must be between {minimum} and {maximum}, not {number}")
         return number
 
-    def boolean(self, name: str, default: bool = False, expected: str = "true or false") -> bool:
-        """A yes/no setting (true/false, on/off, yes/no, 1/0); `expected` words the error."""
+    def boolean(self, name: str) -> bool:
+        """A yes/no setting (true/false, on/off, yes/no, 1/0), false unless given."""
         value = self.raw(name)
         if value is None:
-            return default
+            return False
         if isinstance(value, bool):
             return value
         text = str(value).strip().lower()
@@ -186,7 +229,7 @@ class _Source:
             return True
         if text in ("0", "false", "no", "off"):
             return False
-        raise ConfigError(f"{self.describe(name)}: must be {expected}, not {value!r}")
+        raise ConfigError(f"{self.describe(name)}: must be true or false, not {value!r}")
 
 
 def _read_keys_file(path: Path) -> list[Account]:

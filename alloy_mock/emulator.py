@@ -10,13 +10,41 @@ from .clock import Clock
 from .config import DEFAULT_ACCOUNT, Settings
 from .control.faults import Faults
 from .control.journal import RequestJournal
-from .domain.errors import InvalidInput, NotFound
+from .control.run_rules import RunControls
+from .domain import credentials as credential_docs
+from .domain import executions as execution_docs
+from .domain import headless as headless_docs
+from .domain import installs as install_docs
+from .domain import users as user_docs
+from .domain.credentials import Credentials
+from .domain.errors import InvalidInput, NotFound, brief
+from .domain.executions import Executions
+from .domain.headless import HeadlessInstalls
+from .domain.installs import Installs
 from .domain.integrations import Integrations
-from .domain.users import COLLECTION as USERS
-from .domain.users import UNIQUE_FIELDS as USER_UNIQUE_FIELDS
+from .domain.runner import Runner
 from .domain.users import Users
-from .store import Store
+from .domain.workflows import Workflows
+from .store import Indexes, Store
 from .store.tinydb_ext import Tables
+
+# Every collection of a namespace, with its indexes.
+COLLECTIONS: dict[str, Indexes] = {
+    user_docs.COLLECTION: user_docs.INDEXES,
+    credential_docs.COLLECTION: credential_docs.INDEXES,
+    install_docs.COLLECTION: install_docs.INDEXES,
+    install_docs.INTEGRATION_COLLECTION: install_docs.INTEGRATION_INDEXES,
+    headless_docs.COLLECTION: headless_docs.INDEXES,
+    execution_docs.COLLECTION: execution_docs.INDEXES,
+    execution_docs.TRIMMED_COLLECTION: execution_docs.TRIMMED_INDEXES,
+}
+# The collections whose documents belong to one user, and go when that user is deleted.
+OWNED_BY_USER = (
+    credential_docs.COLLECTION,
+    install_docs.COLLECTION,
+    install_docs.INTEGRATION_COLLECTION,
+    headless_docs.COLLECTION,
+)
 
 
 @dataclass
@@ -28,7 +56,14 @@ class Emulator:
     keys: ApiKeys
     tokens: TokenIssuer
     users: Users
+    credentials: Credentials
+    installs: Installs
     integrations: Integrations
+    workflows: Workflows
+    headless: HeadlessInstalls
+    executions: Executions
+    runner: Runner
+    run_controls: RunControls
     journal: RequestJournal
     faults: Faults = field(default_factory=Faults)
     snapshots: dict[str, Tables] = field(default_factory=dict)
@@ -37,7 +72,7 @@ class Emulator:
     def open(cls, settings: Settings) -> Emulator:
         """Load the fixtures, open the database and the signing keys. Raises StartupError."""
         catalogue = load_catalogue(settings.fixtures or default_fixtures_path())
-        store = Store(settings.db, unique_fields={USERS: USER_UNIQUE_FIELDS})
+        store = Store(settings.db, indexes=COLLECTIONS)
         try:
             active, keys = load_signing_keys(store, settings.jwt_algorithm, settings.signing_key)
             store.flush()
@@ -45,17 +80,38 @@ class Emulator:
             store.close()
             raise
         clock = Clock()
+        api_keys = ApiKeys(settings.accounts)
+        user_directory = Users(store, clock, owned=OWNED_BY_USER)
+        credential_store = Credentials(store, catalogue, clock)
+        install_store = Installs(store, catalogue, credential_store, clock)
+        execution_store = Executions(store, clock, settings.execution_retention)
+        run_controls = RunControls()
+        runner = Runner(
+            catalogue,
+            install_store,
+            credential_store,
+            execution_store,
+            clock,
+            run_controls,
+            latency_ms=settings.run_latency_ms,
+            strict=settings.strict_runs,
+        )
         return cls(
             settings=settings,
             clock=clock,
             catalogue=catalogue,
             store=store,
-            keys=ApiKeys(settings.accounts),
-            tokens=TokenIssuer(
-                active, keys, settings.issuer, settings.token_ttl, clock, signing_helper=settings.signing_helper
-            ),
-            users=Users(store, clock),
-            integrations=Integrations(catalogue),
+            keys=api_keys,
+            tokens=TokenIssuer(active, keys, settings.issuer, settings.token_ttl, clock, api_keys.namespaces),
+            users=user_directory,
+            credentials=credential_store,
+            installs=install_store,
+            integrations=Integrations(catalogue, install_store),
+            workflows=Workflows(catalogue, install_store, user_directory),
+            headless=HeadlessInstalls(store, install_store, clock),
+            executions=execution_store,
+            runner=runner,
+            run_controls=run_controls,
             journal=RequestJournal(settings.journal_size),
         )
 
@@ -65,7 +121,7 @@ class Emulator:
         wanted = Namespace(account or DEFAULT_ACCOUNT, env)  # type: ignore[arg-type]
         if wanted not in self.keys.namespaces:
             known = ", ".join(sorted(ns.id for ns in self.keys.namespaces))
-            raise NotFound(f"Unknown namespace {name!r} (known: dev, prod, {known})")
+            raise NotFound(f"Unknown namespace {brief(name)!r} (known: dev, prod, {known})")
         return wanted
 
     def reset(self, namespace: Namespace | None = None) -> None:
@@ -84,7 +140,4 @@ class Emulator:
         self.store.restore(tables)
 
     def close(self) -> None:
-        try:
-            self.tokens.close()  # stops the signing helper process, if one was started
-        finally:
-            self.store.close()
+        self.store.close()

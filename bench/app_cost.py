@@ -10,12 +10,8 @@ microseconds per request (time.process_time, all threads):
 - alloy-mock GET /2023-12/users/{id}/token, with the default request journal and with it off;
 - alloy-mock POST /2023-12/users on a database on disk (64 requests in flight, so that the group
   commit batches them as under load; the fsync waits are not CPU and are not counted);
-- TokenIssuer.issue() alone (the ES256 signature): signed by OpenSSL, and finished from nonces the
-  signing helper precomputed (alloy_mock/presign.py; filled beforehand, outside the timing);
+- TokenIssuer.issue() alone (the ES256 signature, by OpenSSL through `cryptography`);
 - Clock.iso_now() alone.
-
-The apps run with the default settings, so the signing helper starts during the warm-up and the GET
-token lines sign with its nonces whenever it keeps up.
 
 --profile runs cProfile over one of the loops and prints the functions with most own time.
 """
@@ -37,7 +33,6 @@ from typing import Any
 from baseline_app import app as baseline_app  # bench/baseline_app.py, beside this file
 
 from alloy_mock.app import create_app
-from alloy_mock.auth import TokenIssuer
 from alloy_mock.cli import tune_gc_for_serving
 from alloy_mock.config import Settings
 
@@ -45,7 +40,9 @@ AUTH = (b"authorization", b"Bearer alloy-mock-dev-key")
 App = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
-def scope(method: str, path: str, body: bytes) -> dict[str, Any]:
+def scope(method: str, target: str, body: bytes) -> dict[str, Any]:
+    """The ASGI scope uvicorn would build for `method` `target` (a path, with an optional ?query)."""
+    path, _, query = target.partition("?")
     headers = [(b"host", b"127.0.0.1:8000"), AUTH, (b"user-agent", b"wrk")]
     if body:
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -60,7 +57,7 @@ def scope(method: str, path: str, body: bytes) -> dict[str, Any]:
         "root_path": "",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "headers": headers,
         "state": {},
     }
@@ -174,26 +171,12 @@ def main() -> int:
             cpu_us("alloy-mock GET token (--journal-size 0)", n, jobs["token-off"], results)
             cpu_us("alloy-mock POST users, 64 in flight (journal on)", n, jobs["post"], results)
             cpu_us("alloy-mock POST users, 64 in flight (--journal-size 0)", n, jobs["post-off"], results)
-            key, settings = em.tokens.active, em.settings
-            inline = TokenIssuer(key, [key], settings.issuer, settings.token_ttl, em.clock, signing_helper=False)
-            presigned = TokenIssuer(key, [key], settings.issuer, settings.token_ttl, em.clock, signing_helper=True)
             cpu_us(
                 "TokenIssuer.issue() alone (OpenSSL signature)",
                 n,
-                lambda: [inline.issue(namespace, ids[0], "u") for _ in range(n)],
+                lambda: [em.tokens.issue(namespace, ids[0], "u") for _ in range(n)],
                 results,
             )
-            assert presigned.nonces is not None
-            presigned.nonces.start()
-            if presigned.nonces.fill(n, timeout=300) < n:
-                raise RuntimeError("the signing helper did not deliver the nonces")
-            cpu_us(
-                "TokenIssuer.issue() alone (precomputed nonces)",
-                n,
-                lambda: [presigned.issue(namespace, ids[0], "u") for _ in range(n)],
-                results,
-            )
-            presigned.close()
             cpu_us("Clock.iso_now() alone", n, lambda: [em.clock.iso_now() for _ in range(n)], results)
             if args.json:
                 args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -96,7 +96,7 @@ class Server:
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
     def processes(self) -> list[int]:
-        """The server's pid and its live descendants' (uvicorn workers, alloy-mock's signing and fsync helpers)."""
+        """The server's pid and its live descendants' (uvicorn workers, alloy-mock's fsync helper)."""
         children: dict[int, list[int]] = {}
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
@@ -716,7 +716,7 @@ def measure_startup(workdir: Path, data: Seeded, results: Results, repeats: int 
 
 def reset_in_process(workdir: Path, data: Seeded, repeats: int = 3) -> dict[str, Any]:
     """Time Store.reset() on a store loaded from a copy of the seeded files."""
-    from alloy_mock.domain.users import COLLECTION, UNIQUE_FIELDS
+    from alloy_mock.domain.users import COLLECTION, INDEXES
     from alloy_mock.store import Store
 
     reset_ms: list[float] = []
@@ -724,7 +724,7 @@ def reset_in_process(workdir: Path, data: Seeded, repeats: int = 3) -> dict[str,
     held = 0
     for attempt in range(repeats):
         copy = copy_db(data.template, workdir / f"reset-copy-{attempt}")
-        store = Store(copy, unique_fields={COLLECTION: UNIQUE_FIELDS})
+        store = Store(copy, indexes={COLLECTION: INDEXES})
         try:
             held = len(store.collection(NAMESPACE, COLLECTION))  # built, as in a server that served users
             started = time.perf_counter()

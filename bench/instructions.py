@@ -1,7 +1,7 @@
 """Instructions per request inside the ASGI app, counted by valgrind: repeatable on a noisy machine.
 
     apt-get install -y valgrind
-    python bench/instructions.py [--cases get,token,token-presigned,post,post-memory,post-no-journal]
+    python bench/instructions.py [--cases get,token,post,post-memory,post-no-journal]
 
 On a shared VM the time a request takes drifts by tens of percent within minutes (bench.py prints the
 drift), which hides changes of a few percent. Instruction counts do not drift: for each case this
@@ -9,8 +9,8 @@ runs the app in-process (as app_cost.py does: no sockets, on uvloop, with the se
 garbage-collector settings) under `valgrind --tool=callgrind` twice, with FEW and MANY requests,
 and prints (instructions(MANY) - instructions(FEW)) / (MANY - FEW), so start-up and seeding cancel
 out. Counted: the server process with all its threads, not its helper processes (valgrind does not
-follow children): the signing helper spends about 20-25 us per nonce of its own CPU (RESULTS.md), and
-the fsync helper, which the durable POST case starts after 64 group commits, runs the fsyncs.
+follow children): the fsync helper, which the durable POST case starts after 64 group commits, runs
+the fsyncs.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from app_cost import run_concurrent, run_sequential, server_like_loop  # bench/app_cost.py, beside this file
 from baseline_app import app as baseline_app  # bench/baseline_app.py, beside this file
@@ -37,11 +38,15 @@ CASES = {
     "base-post": "bare Starlette POST /json (64 in flight)",
     "get": "GET /users/{id}",
     "token": "GET /users/{id}/token, signed by OpenSSL",
-    "token-presigned": "GET /users/{id}/token, precomputed nonces",
     "post": "POST /users, durable (64 in flight)",
     "post-memory": "POST /users, --db :memory: (64 in flight)",
     "post-no-journal": "POST /users, durable, --journal-size 0",
+    "run-event": "POST /run/event, one matching workflow, durable (64 in flight)",
+    "workflows": "GET /workflows?userId=, one workflow installed",
+    "deactivate": "PUT /workflows/deactivate, durable (64 in flight)",
 }
+SYNC_WORKFLOW = "64108e3c3cac1228833b4944"  # "Sync New Customers to Shopify", triggered by "Customer Created"
+INSTALL_CASES = ("run-event", "workflows", "deactivate")
 
 
 def run_case(case: str, requests: int) -> None:
@@ -60,26 +65,60 @@ def run_case(case: str, requests: int) -> None:
         settings = Settings(
             db=":memory:" if case == "post-memory" else Path(folder) / "db.json",
             journal_size=0 if case == "post-no-journal" else 1000,
-            signing_helper=case == "token-presigned",
         )
         app = create_app(settings)
         em = app.emulator
         seed = json.dumps({"users": [{"username": f"seed-{i}"} for i in range(1000)]}).encode()
         loop.run_until_complete(run_sequential(app, [("POST", "/2023-12/users/batch", seed)]))
         ids = [user.user_id for user in em.users.list(em.keys.namespaces[0])]
+        if case in INSTALL_CASES:
+            namespace = em.keys.namespaces[0]
+            shopify = em.installs.integration("Shopify")
+            for user_id in ids:
+                plan = em.installs.plan(
+                    namespace, user_id, shopify, [SYNC_WORKFLOW], {}, create_missing_credentials=True
+                )
+                em.installs.install(namespace, user_id, plan)
+            em.store.flush()
         tune_gc_for_serving()  # as the server does once it has loaded its data
-        if case.startswith("post"):
+        if case in INSTALL_CASES:
+            loop.run_until_complete(install_case(app, case, ids, requests))
+        elif case.startswith("post"):
             posts = [("POST", "/2023-12/users", json.dumps({"username": f"u-{i}"}).encode()) for i in range(requests)]
             loop.run_until_complete(run_concurrent(app, posts, 64))
         else:
             suffix = "" if case == "get" else "/token"
-            if em.tokens.nonces is not None:
-                em.tokens.nonces.start()
-                if em.tokens.nonces.fill(requests + 64, timeout=60) < requests:
-                    raise RuntimeError("the signing helper did not deliver enough nonces")
             paths = [("GET", f"/2023-12/users/{ids[i % len(ids)]}{suffix}", b"") for i in range(requests)]
             loop.run_until_complete(run_sequential(app, paths))
         em.close()
+
+
+async def install_case(app: Any, case: str, ids: list[str], requests: int) -> None:
+    if case == "workflows":
+        calls = [("GET", f"/2023-12/workflows?userId={ids[i % len(ids)]}", b"") for i in range(requests)]
+        await run_sequential(app, calls)
+        return
+    if case == "run-event":
+        calls = [
+            (
+                "POST",
+                "/2023-12/run/event",
+                json.dumps(
+                    {"event": "Customer Created", "userId": ids[i % len(ids)], "data": {"name": "Ada L", "n": i}}
+                ).encode(),
+            )
+            for i in range(requests)
+        ]
+    else:
+        calls = [
+            (
+                "PUT",
+                "/2023-12/workflows/deactivate",
+                json.dumps({"userId": ids[i % len(ids)], "workflowId": SYNC_WORKFLOW}).encode(),
+            )
+            for i in range(requests)
+        ]
+    await run_concurrent(app, calls, 64)
 
 
 def count(case: str, requests: int) -> int:

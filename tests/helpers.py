@@ -6,6 +6,9 @@ from typing import Any
 
 import httpx
 
+# Control-API writes without a JSON body need this header (web pages cannot send it).
+CONTROL = {"X-Alloy-Mock": "1"}
+
 
 def show(response: httpx.Response) -> str:
     """The request and (the start of) the response, for assertion messages."""
@@ -41,3 +44,32 @@ def assert_error(response: httpx.Response, status: int, message: str | None = No
         assert body["message"] == message, show(response)
     if prefix is not None:
         assert body["message"].startswith(prefix), show(response)
+
+
+# -- installs (issue 9): seed workflows the tests rely on, and the control API's installs -----------
+
+SHOPIFY = "64108c73d3e467ca351b6de3"
+SYNC_CUSTOMERS = "64108e3c3cac1228833b4944"  # Shopify, 2 versions with the same fields (upgradable from 1)
+CREATE_ORDER = "64183841f9ec255fa6b603e2"  # Shopify, 3 versions; required select locationId
+TO_KLAVIYO = "65c2a1f09d3b7e41c8a6f512"  # Shopify: an OAuth app (shopify) and a key-based one (klaviyo)
+NETSUITE = "64abbd87e23a5b6d4e37efd4"
+SALES_ORDER = "64abbf3e401d49d78393e8ba"  # NetSuite, 3 versions; subsidiaryId appears in version 3
+SLACK = "6478885b50bb2afa5b611ee2"
+NEW_CUSTOMER = "647889654bc0db7c550c256d"  # Slack, 2 versions; required channel
+POST_TICKETS = "650889ceb5b31c2e2dcf5d6e"  # Slack; required channel, boolean mentionChannel
+POST_WEBHOOK = "65c35815dbed9eb70f7c73f2"  # Slack; no fields
+SLACK_WORKFLOWS = [NEW_CUSTOMER, POST_TICKETS, POST_WEBHOOK]
+
+
+def control_install(client: Any, user: str, integration: str, **body: Any) -> dict[str, Any]:
+    """POST /_mock/installs (the dev namespace unless `namespace` is given); the parsed 200 answer."""
+    answer: dict[str, Any] = assert_ok(
+        client.post("/_mock/installs", json={"user": user, "integration": integration, **body})
+    )
+    return answer
+
+
+def installed(client: Any, user: str, namespace: str = "dev") -> dict[str, dict[str, Any]]:
+    """The user's installs by workflowId, from GET /_mock/installs."""
+    answer = assert_ok(client.get("/_mock/installs", params={"user": user, "namespace": namespace}))
+    return {item["workflowId"]: item for item in answer["data"]}

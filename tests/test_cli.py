@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import socket
 import subprocess
@@ -278,13 +277,6 @@ def test_bad_jwt_alg_from_env() -> None:
     assert_fails_with_one_line(result, "ALLOY_MOCK_JWT_ALG")
 
 
-def test_bad_signing_helper() -> None:
-    result = serve_fails("--port", "0", "--db", ":memory:", "--signing-helper", "auto")
-    assert_fails_with_one_line(result, "--signing-helper", "on or off")
-    result = serve_fails("--port", "0", "--db", ":memory:", env={"ALLOY_MOCK_SIGNING_HELPER": "yes please"})
-    assert_fails_with_one_line(result, "ALLOY_MOCK_SIGNING_HELPER", "on or off")
-
-
 @pytest.mark.parametrize(
     "make_pem",
     [
@@ -397,7 +389,9 @@ def test_serve_help_names_every_variable() -> None:
         "SIGNING_KEY",
         "ISSUER",
         "MAX_BODY_BYTES",
-        "SIGNING_HELPER",
+        "MAX_REQUEST_LINE",
+        "MAX_HEADER_BYTES",
+        "READ_TIMEOUT",
     ):
         assert f"[ALLOY_MOCK_{name}]" in text, f"--help does not mention ALLOY_MOCK_{name}"
 
@@ -424,6 +418,49 @@ def test_banner_shows_address_keys_and_data(serve: ServeFixture, tmp_path: Path)
         assert http.get(f"{API}/users", headers=DEV).status_code == 200
         assert http.get(f"{API}/users", headers=PROD).status_code == 200
         assert http.get(f"{API}/users").status_code == 401
+
+
+def stderr_after_stop(server: ServerProcess) -> list[str]:
+    assert server.stop() == 0
+    assert server.process.stderr is not None
+    return server.process.stderr.read().splitlines()
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        pytest.param(("--host", "0.0.0.0"), {}, id="flag"),
+        pytest.param((), {"ALLOY_MOCK_HOST": "0.0.0.0"}, id="env"),
+    ],
+)
+def test_warns_when_listening_beyond_loopback_without_an_admin_token(
+    serve: ServeFixture, args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    """The control API can wipe everything: open to the network without a word is a trap (as in a container)."""
+    server = serve(*args, env=env)
+    with server.client() as http:
+        assert http.get("/health").status_code == 200, "the warning does not stop the server"
+    warnings = [line for line in stderr_after_stop(server) if "warning" in line]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("alloy-mock: warning: listening on 0.0.0.0 without an admin token"), warnings
+    assert "ALLOY_MOCK_ADMIN_TOKEN" in warnings[0] and "/_mock" in warnings[0], warnings
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        pytest.param((), {}, id="default-127.0.0.1"),
+        pytest.param(("--host", "localhost"), {}, id="localhost"),
+        pytest.param(("--host", "127.0.0.2"), {}, id="other-loopback"),
+        pytest.param(("--host", "0.0.0.0", "--admin-token", "s3cret"), {}, id="admin-token-flag"),
+        pytest.param(("--host", "0.0.0.0"), {"ALLOY_MOCK_ADMIN_TOKEN": "s3cret"}, id="admin-token-env"),
+    ],
+)
+def test_no_warning_on_loopback_or_with_an_admin_token(
+    serve: ServeFixture, args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    server = serve(*args, env=env)
+    assert [line for line in stderr_after_stop(server) if "warning" in line] == []
 
 
 def test_memory_db_banner_and_no_files(serve: ServeFixture, tmp_path: Path) -> None:
@@ -647,65 +684,3 @@ def test_switching_to_rs256_keeps_the_es256_key(serve: ServeFixture) -> None:
         _, token = user_and_token(http, "es2@example.com")
     assert sorted(k["kid"] for k in jwks_after["keys"]) == sorted(k["kid"] for k in jwks["keys"])
     assert jwt.get_unverified_header(token)["kid"] == jwks_before["keys"][0]["kid"]
-
-
-# -- the signing helper process -------------------------------------------------------------------------
-
-
-def signing_helpers_of(pid: int) -> list[int]:
-    """The `python -m alloy_mock.presign` children of process `pid` (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            command = (entry / "cmdline").read_bytes().split(b"\0")
-        except (OSError, IndexError, ValueError):
-            continue  # gone meanwhile
-        if ppid == pid and b"alloy_mock.presign" in command:
-            found.append(int(entry.name))
-    return found
-
-
-def tokens_for_one_user(server: ServerProcess, username: str, count: int) -> list[str]:
-    with server.client() as http:
-        user_id, token = user_and_token(http, username)
-        tokens = [token]
-        for _ in range(count - 1):
-            response = http.get(f"{API}/users/{user_id}/token", headers=DEV)
-            assert response.status_code == 200, response.text
-            tokens.append(str(response.json()["token"]))
-        jwks = http.get("/.well-known/jwks.json").json()
-    for token in tokens:
-        verify_with_jwks(token, jwks, "ES256")
-    return tokens
-
-
-needs_proc = pytest.mark.skipif(
-    not Path("/proc/self/stat").exists() or not hasattr(os, "pidfd_open"), reason="needs Linux /proc and pidfd_open"
-)
-
-
-@needs_proc
-def test_signing_helper_serves_and_dies_with_the_server(serve: ServeFixture) -> None:
-    server = serve()
-    tokens_for_one_user(server, "few", 10)
-    assert signing_helpers_of(server.process.pid) == [], "no helper process for a handful of tokens"
-    tokens_for_one_user(server, "many", 300)
-    helpers = signing_helpers_of(server.process.pid)
-    assert len(helpers) == 1, "a server asked for hundreds of tokens starts one signing helper"
-    helper = os.pidfd_open(helpers[0])
-    try:
-        server.kill()  # a crash: nobody stops the helper, its next write fails and it exits by itself
-        assert select.select([helper], [], [], FAIL_FAST_TIMEOUT)[0], "the helper outlived the server"
-    finally:
-        os.close(helper)
-
-
-@needs_proc
-def test_signing_helper_off(serve: ServeFixture) -> None:
-    server = serve("--signing-helper", "off")
-    tokens_for_one_user(server, "many", 300)
-    assert signing_helpers_of(server.process.pid) == []
-    assert server.stop() == 0

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import pytest
 
-from alloy_mock.store import DurabilityError, Store
+from alloy_mock.store import DurabilityError, Indexes, Store
 from alloy_mock.store.compaction import Compaction, snapshot_pieces
 from alloy_mock.store.journal import Journal
 from alloy_mock.store.loading import DatabaseFiles, load
@@ -29,7 +29,7 @@ store_module = importlib.import_module("alloy_mock.store.store")
 
 NS = "acme.dev"
 USERS = f"{NS}/users"
-UNIQUE = {"users": ("username",)}
+UNIQUE = {"users": Indexes(unique=("username",))}
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def open_store(files: DatabaseFiles) -> Iterator[Callable[[], Store]]:
     opened: list[Store] = []
 
     def open_() -> Store:
-        store = Store(files.snapshot, unique_fields=UNIQUE)
+        store = Store(files.snapshot, indexes=UNIQUE)
         opened.append(store)
         return store
 

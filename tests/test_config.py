@@ -75,8 +75,13 @@ SIMPLE_SETTINGS = [
         8192,
         DEFAULT_MAX_BODY_BYTES,
     ),
+    ("max_request_line", "max_request_line", "ALLOY_MOCK_MAX_REQUEST_LINE", "300", "400", 300, 400, 8192),
+    ("max_header_bytes", "max_header_bytes", "ALLOY_MOCK_MAX_HEADER_BYTES", "2000", "3000", 2000, 3000, 65536),
+    ("read_timeout", "read_timeout", "ALLOY_MOCK_READ_TIMEOUT", "0.25", " 30 ", 0.25, 30.0, 5.0),
     ("access_log", "access_log", "ALLOY_MOCK_ACCESS_LOG", True, "false", True, False, False),
-    ("signing_helper", "signing_helper", "ALLOY_MOCK_SIGNING_HELPER", "off", "on", False, True, True),
+    ("strict_runs", "strict_runs", "ALLOY_MOCK_STRICT_RUNS", True, "1", True, True, False),
+    ("run_latency_ms", "run_latency", "ALLOY_MOCK_RUN_LATENCY", "250", "40", 250, 40, 0),
+    ("execution_retention", "execution_retention", "ALLOY_MOCK_EXECUTION_RETENTION", "3", "50", 3, 50, 10_000),
 ]
 
 
@@ -180,12 +185,6 @@ def test_access_log_falsy_env(value: str) -> None:
     assert load({}, {"ALLOY_MOCK_ACCESS_LOG": value}).access_log is False
 
 
-@pytest.mark.parametrize(("value", "expected"), [("on", True), ("ON", True), ("off", False), ("false", False)])
-def test_signing_helper_on_off(value: str, expected: bool) -> None:
-    assert load({"signing_helper": value}).signing_helper is expected
-    assert load({}, {"ALLOY_MOCK_SIGNING_HELPER": value}).signing_helper is expected
-
-
 def test_load_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALLOY_MOCK_PORT", "9123")
     monkeypatch.setenv("ALLOY_MOCK_DB", ":memory:")
@@ -245,12 +244,24 @@ def test_loading_settings_creates_no_files(tmp_path: Path) -> None:
         ("token_ttl", "ALLOY_MOCK_TOKEN_TTL", "soon", "must be a whole number"),
         ("max_body_bytes", "ALLOY_MOCK_MAX_BODY_BYTES", "10", "must be between 1024 and"),
         ("max_body_bytes", "ALLOY_MOCK_MAX_BODY_BYTES", "2GB", "must be a whole number"),
+        ("max_request_line", "ALLOY_MOCK_MAX_REQUEST_LINE", "100", "must be between 256 and"),
+        ("max_request_line", "ALLOY_MOCK_MAX_REQUEST_LINE", "8k", "must be a whole number"),
+        ("max_header_bytes", "ALLOY_MOCK_MAX_HEADER_BYTES", "99999999999", "must be between 1024 and"),
+        ("read_timeout", "ALLOY_MOCK_READ_TIMEOUT", "0", "must be between 0.01 and 3600, not 0.0"),
+        ("read_timeout", "ALLOY_MOCK_READ_TIMEOUT", "5s", "must be a number, not '5s'"),
+        ("read_timeout", "ALLOY_MOCK_READ_TIMEOUT", "nan", "must be between 0.01 and 3600, not nan"),
+        ("read_timeout", "ALLOY_MOCK_READ_TIMEOUT", "inf", "must be between 0.01 and 3600, not inf"),
         ("jwt_alg", "ALLOY_MOCK_JWT_ALG", "HS256", "must be ES256 or RS256, not 'HS256'"),
         ("jwt_alg", "ALLOY_MOCK_JWT_ALG", "none", "must be ES256 or RS256"),
         ("fixtures", "ALLOY_MOCK_FIXTURES", "/nonexistent/fixtures", "/nonexistent/fixtures does not exist"),
         ("signing_key", "ALLOY_MOCK_SIGNING_KEY", "/nonexistent/key.pem", "/nonexistent/key.pem does not exist"),
         ("access_log", "ALLOY_MOCK_ACCESS_LOG", "maybe", "must be true or false, not 'maybe'"),
-        ("signing_helper", "ALLOY_MOCK_SIGNING_HELPER", "auto", "must be on or off, not 'auto'"),
+        ("strict_runs", "ALLOY_MOCK_STRICT_RUNS", "sometimes", "must be true or false, not 'sometimes'"),
+        ("run_latency", "ALLOY_MOCK_RUN_LATENCY", "-5", "must be between 0 and 60000"),
+        ("run_latency", "ALLOY_MOCK_RUN_LATENCY", "60001", "must be between 0 and 60000"),
+        ("run_latency", "ALLOY_MOCK_RUN_LATENCY", "0.5", "must be a whole number"),
+        ("execution_retention", "ALLOY_MOCK_EXECUTION_RETENTION", "0", "must be between 1 and 10000000"),
+        ("execution_retention", "ALLOY_MOCK_EXECUTION_RETENTION", "many", "must be a whole number"),
     ],
 )
 def test_bad_value_names_the_flag_or_the_variable(flag: str, env_var: str, value: str, expected: str) -> None:

@@ -24,8 +24,9 @@ from alloy_mock.clock import iso_time
 from alloy_mock.config import DEFAULT_DEV_KEY, DEFAULT_PROD_KEY, Account, ConfigError, Settings
 from alloy_mock.control.coverage import OPERATIONS as VENDOR_OPERATIONS
 from alloy_mock.control.journal import BODY_LIMIT
+from alloy_mock.control.run_rules import FailureSpec
 from alloy_mock.emulator import Emulator
-from alloy_mock.http import control
+from alloy_mock.http import control, control_installs, control_runs
 
 from .conftest import API, DEV, PROD, ServerProcess
 from .helpers import assert_error, assert_ok, show
@@ -45,9 +46,11 @@ USER_TOKEN = "x-alloy-user-token"
 
 
 def ctl(client: TestClient, method: str, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
-    """A control API call: `path` is relative to /_mock."""
+    """A control API call: `path` is relative to /_mock. Sends `X-Alloy-Mock: 1`, as the plugin's helpers do,
+    so that writes without a JSON body pass (given headers win)."""
     if body is not None:
         kwargs["json"] = body
+    kwargs["headers"] = {"X-Alloy-Mock": "1", **kwargs.get("headers", {})}
     return client.request(method, f"/_mock{path}", **kwargs)
 
 
@@ -99,7 +102,10 @@ def unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 # Every control endpoint: the index (GET /_mock, outside the mounted table) plus the route table.
 CONTROL_ENDPOINTS: list[tuple[str, str]] = [("GET", "")] + [
-    (method, entry.path) for entry in control.routes for method in sorted(entry.methods or ()) if method != "HEAD"
+    (method, entry.path)
+    for entry in [*control.routes, *control_installs.routes, *control_runs.routes]
+    for method in sorted(entry.methods or ())
+    if method != "HEAD"
 ]
 ENDPOINT_IDS = [f"{method} /_mock{path}" for method, path in CONTROL_ENDPOINTS]
 
@@ -126,15 +132,32 @@ VALID_CALLS: dict[tuple[str, str], tuple[str, Any]] = {
     ("POST", "/clock/reset"): ("/clock/reset", None),
     ("POST", "/tokens"): ("/tokens", {"user": "alice"}),
     ("GET", "/coverage"): ("/coverage", None),
+    ("POST", "/installs"): ("/installs", {"user": "alice", "integration": "Slack", "values": {"channel": "#ops"}}),
+    ("GET", "/installs"): ("/installs?user=alice", None),
+    ("DELETE", "/installs"): ("/installs?user=alice&integration=Slack", None),
+    ("GET", "/run-failures"): ("/run-failures", None),
+    ("POST", "/run-failures"): ("/run-failures", {"workflow": "New Customer Created", "times": 2}),
+    ("DELETE", "/run-failures"): ("/run-failures", None),
+    ("DELETE", "/run-failures/{rule_id}"): ("/run-failures/run-failure-1", None),
+    ("GET", "/block-outputs"): ("/block-outputs", None),
+    ("POST", "/block-outputs"): (
+        "/block-outputs",
+        {"workflow": "New Customer Created", "block": "slack", "output": {}},
+    ),
+    ("DELETE", "/block-outputs"): ("/block-outputs", None),
+    ("DELETE", "/block-outputs/{rule_id}"): ("/block-outputs/run-failure-1", None),
+    ("POST", "/executions/wait"): ("/executions/wait", {"user": "alice"}),
 }
 
 
 @pytest.fixture
 def control_state(emulator: Emulator) -> Emulator:
-    """A user "alice" in dev, a snapshot "snap" and a fault "fault-1" (which matches nothing)."""
+    """A user "alice" in dev, a snapshot "snap", a fault "fault-1" and a run rule "run-failure-1" (which
+    match nothing)."""
     emulator.users.create(emulator.namespace_named("dev"), "alice")
     emulator.save_snapshot("snap")
     emulator.faults.add({"status": 500, "path": "/never"}, None)
+    emulator.run_controls.add_failure(FailureSpec(workflow="no such workflow"), None)
     return emulator
 
 
@@ -1433,20 +1456,56 @@ def test_coverage_summary_is_consistent(coverage: dict[str, Any]) -> None:
         }
 
 
-@pytest.mark.parametrize("version", ["2023-12", "2024-03"])
-def test_coverage_users_tokens_and_integrations_are_served(coverage: dict[str, Any], version: str) -> None:
-    served = {op["operationId"] for op in coverage["versions"][version] if op["served"]}
-    assert served == {
-        "create-a-user",
-        "batch-create-users",
-        "list-all-users",
-        "get-a-user",
-        "update-a-user",
-        "delete-a-user",
-        "generate-jwt-token",
-        "list-integrations",
-        "get-an-integration",
+@pytest.mark.parametrize("version", ["2023-01", "2023-06", "2023-12", "2024-03"])
+def test_coverage_serves_every_operation(coverage: dict[str, Any], version: str) -> None:
+    operations = coverage["versions"][version]
+    assert [op for op in operations if not op["served"]] == []
+    assert coverage["summary"][version] == {"served": len(operations), "total": len(operations)}
+
+
+SHOPIFY_SYNC = "64108e3c3cac1228833b4944"  # "Sync New Customers to Shopify": 2 versions with the same fields
+SHOPIFY_WEBHOOK = "Fulfill Shopify Order from Webhook"
+
+
+def coverage_call(emulator: Emulator, op: dict[str, Any], i: int) -> tuple[str, dict[str, str], Any]:
+    """A call of a served operation that must succeed: (path, query, JSON body), with the state it needs
+    (a user with a Shopify workflow installed at version 1, credentials, a started headless installation)."""
+    dev = emulator.namespace_named("dev")
+    user = emulator.users.create(dev, f"cov-{i}")
+    integration = emulator.installs.integration("Shopify")
+    plan = emulator.installs.plan(
+        dev, user.user_id, integration, [SHOPIFY_SYNC, SHOPIFY_WEBHOOK], {}, version=1, create_missing_credentials=True
+    )
+    emulator.installs.install(dev, user.user_id, plan)
+    credential = emulator.credentials.create(dev, user.user_id, {"type": "klaviyo", "data": {"apiKey": "pk_1"}})
+    started, _ = emulator.headless.start(dev, user.user_id, "Shopify", [SHOPIFY_SYNC], None)
+    (execution,) = emulator.runner.run_event(dev, user, "Customer Created", {"email": "a@example.com"})
+    path = (
+        op["path"]
+        .replace("{userId}", user.user_id)
+        .replace("{integrationId}", integration.integration_id)
+        .replace("{workflowId}", SHOPIFY_SYNC)
+        .replace("{credentialId}", credential.credential_id)
+        .replace("{executionId}", execution.execution_id)
+        .replace("{app}", "hubspot" if op["operationId"] == "generate-oauth-link" else "shopify")
+    )
+    query = {"userId": user.user_id}
+    credential_body = {"type": "stripe", "data": {"apiKey": "sk_test"}}
+    bodies: dict[str, Any] = {
+        "create-a-user": {"username": f"cov-{i}-new"},
+        "batch-create-users": {"users": [{"username": f"cov-{i}-batch"}]},
+        "update-a-user": {"fullName": "Renamed"},
+        "activate-a-workflow": {"userId": user.user_id, "workflowId": SHOPIFY_SYNC},
+        "deactivate-a-workflow": {"userId": user.user_id, "workflowId": SHOPIFY_SYNC},
+        "create-a-credential": {"credential": credential_body, "userId": user.user_id},
+        "start-installation": {"userId": user.user_id, "integrationId": integration.integration_id},
+        "complete-installation": {"installationId": started.installation_id, "data": []},
+        "run-event": {"event": "Customer Created", "userId": user.user_id, "data": {"email": "b@example.com"}},
+        "run-workflow": {"workflowName": "Fulfill Shopify Order from Webhook", "userId": user.user_id, "data": {}},
     }
+    if op["operationId"] == "generate-oauth-link":
+        query["app"] = "hubspot"
+    return path, query, bodies.get(op["operationId"])
 
 
 @pytest.mark.parametrize("version", ["2023-01", "2023-06", "2023-12", "2024-03"])
@@ -1454,22 +1513,12 @@ def test_coverage_matches_what_the_emulator_answers(
     client: TestClient, emulator: Emulator, coverage: dict[str, Any], version: str
 ) -> None:
     """Served operations answer 200 with real ids; the others get the router's own 404 or 405."""
-    dev = emulator.namespace_named("dev")
-    integration_id = emulator.catalogue.integrations[0].integration_id
     for i, op in enumerate(coverage["versions"][version]):
-        user = emulator.users.create(dev, f"cov-{i}")
         method = op["method"]
         if op["served"]:
-            path = op["path"].replace("{userId}", user.user_id).replace("{integrationId}", integration_id)
+            path, query, body = coverage_call(emulator, op, i)
             assert "{" not in path, op
-            body = {"username": f"cov-{i}-new", "users": [{"username": f"cov-{i}-batch"}]}
-            response = client.request(
-                method,
-                path,
-                headers=DEV,
-                params={"userId": user.user_id},
-                json=body if method in ("POST", "PUT") else None,
-            )
+            response = client.request(method, path, headers=DEV, params=query, json=body)
             assert response.status_code == 200, (op, show(response))
         else:
             sample = op["path"].replace("{", "").replace("}", "")

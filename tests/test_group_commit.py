@@ -24,7 +24,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from alloy_mock.store import DatabaseError, DurabilityError, Store
+from alloy_mock.store import DatabaseError, DurabilityError, Indexes, Store
 from alloy_mock.store.group_commit import GroupCommit
 from alloy_mock.store.journal import Journal
 from alloy_mock.store.loading import DatabaseFiles
@@ -34,7 +34,7 @@ lock_module = importlib.import_module("alloy_mock.store.lock")
 store_module = importlib.import_module("alloy_mock.store.store")
 
 NS = "acme.dev"
-UNIQUE = {"users": ("username",)}
+UNIQUE = {"users": Indexes(unique=("username",))}
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def open_store(db_path: Path) -> Iterator[Callable[[], Store]]:
     opened: list[Store] = []
 
     def open_() -> Store:
-        store = Store(db_path, unique_fields=UNIQUE)
+        store = Store(db_path, indexes=UNIQUE)
         opened.append(store)
         return store
 
@@ -380,7 +380,7 @@ def test_a_live_holder_is_refused_at_once(open_store: Callable[[], Store], db_pa
     open_store()
     started = time.monotonic()
     with pytest.raises(DatabaseError, match="in use"):
-        Store(db_path, unique_fields=UNIQUE)
+        Store(db_path, indexes=UNIQUE)
     assert time.monotonic() - started < lock_module.LOCK_WAIT_S / 2, "a live server's lock is not waited for"
 
 

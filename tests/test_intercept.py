@@ -56,6 +56,24 @@ def test_alloy_python_unmodified_lands_in_the_emulator(alloy_mock_intercept: All
     assert paths[-1] == ("GET", f"/2023-12/users/{user_id}", 404)
 
 
+def test_install_helpers_in_process(alloy_mock_intercept: AlloyMock) -> None:
+    user = alloy_mock_intercept.create_user("inproc@example.com")
+    alloy_mock_intercept.install(user, "Shopify", workflows=["Sync New Customers to Shopify"], version=1)
+    assert [i["installedVersion"] for i in alloy_mock_intercept.installs(user)["data"]] == [1]
+    # The SDK's hard-coded host sees the install.
+    workflows = requests.get(
+        f"{alloy_mock_intercept.base_url}/workflows",
+        params={"userId": user["userId"], "integration": "Shopify"},
+        headers=alloy_mock_intercept.headers(),
+        timeout=5,
+    ).json()["data"]
+    assert [(w["name"], w["installed"]) for w in workflows if w["installed"]] == [
+        ("Sync New Customers to Shopify", True)
+    ]
+    assert alloy_mock_intercept.uninstall(user, "Shopify") == 1
+    assert alloy_mock_intercept.installs(user)["data"] == []
+
+
 def test_sdk_sees_injected_faults(alloy_mock_intercept: AlloyMock) -> None:
     alloy_mock_intercept.fault(503, method="POST", path="/users")
     with pytest.raises(requests.HTTPError) as failure:

@@ -110,6 +110,54 @@ def test_control_errors_raise(alloy_mock: AlloyMock) -> None:
         alloy_mock.api_key("staging")
 
 
+def test_install_helpers(alloy_mock: AlloyMock) -> None:
+    user = alloy_mock.create_user("installer@example.com")
+    answer = alloy_mock.install(
+        user, "Slack", workflows=["New Customer Created"], values={"channel": "#ops"}, version=1
+    )
+    assert (answer["userId"], answer["namespace"]) == (user["userId"], "default.dev")
+    [item] = answer["data"]
+    assert (item["name"], item["installedVersion"], item["active"]) == ("New Customer Created", 1, True)
+    listed = httpx.get(
+        f"{alloy_mock.base_url}/workflows/{item['workflowId']}",
+        params={"userId": user["userId"]},
+        headers=alloy_mock.headers(),
+    )
+    assert {k: listed.json()["data"][k] for k in ("installed", "active", "installedVersion")} == {
+        "installed": True,
+        "active": True,
+        "installedVersion": 1,
+    }
+    form = [
+        {
+            "workflowId": item["workflowId"],
+            "blockId": next(iter(item["values"])),
+            "fields": [{"name": "channel", "value": "#b"}],
+        }
+    ]
+    alloy_mock.install("installer@example.com", "Slack", workflows=[item["workflowId"]], values=form, active=False)
+    assert alloy_mock.installs(user)["data"][0]["values"] == {next(iter(item["values"])): {"channel": "#b"}}
+    assert alloy_mock.installs(user)["data"][0]["active"] is False
+    credential = alloy_mock.installs(user)["data"][0]["credentialIds"]["slack"]
+    assert alloy_mock.install(user, "Slack", workflows=["Post Webhook Events to Slack"], credential_ids=[credential])
+    assert alloy_mock.uninstall(user, "Slack") == 2
+    assert alloy_mock.installs(user) == {
+        "namespace": "default.dev",
+        "userId": user["userId"],
+        "integrations": [],
+        "data": [],
+    }
+
+    prod_user = alloy_mock.create_user("installer@example.com", namespace="prod")
+    alloy_mock.install(prod_user, "Shopify", workflows=["Sync New Customers to Shopify"], namespace="prod")
+    assert [i["name"] for i in alloy_mock.installs(prod_user, namespace="prod")["data"]] == [
+        "Sync New Customers to Shopify"
+    ]
+    with pytest.raises(AlloyMockError, match=r"POST .*/_mock/installs -> 400: .*field 'channel' is required"):
+        alloy_mock.install(user, "Slack")
+    assert alloy_mock.installs(user)["data"] == []
+
+
 def test_generated_sdk_against_base_url(alloy_mock: AlloyMock) -> None:
     sdk = AlloyPythonSDK(api_key=f"Bearer {alloy_mock.dev_key}", server_url=alloy_mock.url("2024-03"))
     created = sdk.create_a_user(request=operations.CreateAUserRequestBody(username="spk@example.com"))

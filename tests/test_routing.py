@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from alloy_mock.app import VENDOR_ROUTES
+from alloy_mock.config import API_VERSIONS
 from alloy_mock.http.routing import MethodRoute, RouteTree, route
 
 
@@ -74,11 +75,24 @@ def test_two_routes_for_one_path_are_refused() -> None:
         RouteTree([route("/users", GET=get_user), route("/users", POST=create_user)])
 
 
-def test_every_vendor_route_is_found_by_its_own_path() -> None:
-    tree = RouteTree(VENDOR_ROUTES)
-    for entry in VENDOR_ROUTES:
+@pytest.mark.parametrize("version", API_VERSIONS)
+def test_every_vendor_route_is_found_by_its_own_path(version: str) -> None:
+    served = [entry for entry in VENDOR_ROUTES if version in entry.versions]
+    tree = RouteTree(served)
+    for entry in served:
         assert isinstance(entry, MethodRoute)
         path = entry.path.replace("{", "").replace("}", "")  # "/users/{user}" -> "/users/user"
         for method in entry.methods or ():
             found = tree.match(path, method)
             assert found is not None and found.route is entry, (method, entry.path)
+
+
+def test_each_version_has_at_most_one_route_per_path() -> None:
+    for version in API_VERSIONS:
+        paths = [entry.path for entry in VENDOR_ROUTES if version in entry.versions]
+        assert len(paths) == len(set(paths)), version
+
+
+def test_a_route_refuses_an_unknown_version() -> None:
+    with pytest.raises(ValueError, match="unknown API versions"):
+        route("/users", versions=("2022-01",), GET=get_user)

@@ -11,11 +11,11 @@ import orjson
 import pytest
 import tinydb
 
-from alloy_mock.store import MEMORY, DatabaseError, DuplicateKeyError, Store
+from alloy_mock.store import MEMORY, DatabaseError, DuplicateKeyError, Indexes, Store
 
 store_module = importlib.import_module("alloy_mock.store.store")
 
-UNIQUE = {"users": ("username",)}
+UNIQUE = {"users": Indexes(unique=("username",))}
 NS = "acme.dev"
 OTHER_NS = "acme.prod"
 
@@ -47,7 +47,7 @@ def open_store(db_path: Path) -> Iterator[Callable[..., Store]]:
     opened: list[Store] = []
 
     def open_(path: Path | str | None = None) -> Store:
-        store = Store(db_path if path is None else path, unique_fields=UNIQUE)
+        store = Store(db_path if path is None else path, indexes=UNIQUE)
         opened.append(store)
         return store
 
@@ -636,7 +636,7 @@ def test_second_store_on_the_same_path_is_refused(open_store: Callable[..., Stor
     first.flush()
     before = file_bytes(db_path, journal_of(db_path))
     with pytest.raises(DatabaseError, match="in use") as caught:
-        Store(db_path, unique_fields=UNIQUE)
+        Store(db_path, indexes=UNIQUE)
     assert str(db_path) in str(caught.value)
     assert file_bytes(db_path, journal_of(db_path)) == before
     # The first store is unaffected, and once it is closed the path can be opened again.
@@ -682,7 +682,7 @@ def test_durable_with_nothing_pending_returns(open_store: Callable[..., Store]) 
 def test_memory_store_writes_nothing_to_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(store_module, "MIN_COMPACTION_BYTES", 1)
-    store = Store(MEMORY, unique_fields=UNIQUE)
+    store = Store(MEMORY, indexes=UNIQUE)
     assert store.path is None
     users = store.collection(NS, "users")
     users.insert("u1", user("u1", "ann"))
@@ -709,3 +709,63 @@ def test_a_new_database_file_exists_from_the_start(open_store: Callable[..., Sto
     assert orjson.loads(db_path.read_bytes()) == {}
     store.close()
     assert tinydb.TinyDB(db_path).tables() == set()
+
+
+# -- grouped indexes and kept sums ------------------------------------------------------------------
+
+RUNS = Indexes(grouped=("workflow", "owner"), sums=(("workflow", "actions"),))
+
+
+def test_grouped_indexes_page_count_and_delete_without_scanning() -> None:
+    store = Store(MEMORY, indexes={"runs": RUNS})
+    runs = store.collection("ns", "runs")
+    for n in range(7):
+        runs.insert(f"r{n}", {"workflow": "w1" if n % 2 == 0 else "w2", "owner": f"u{n % 3}", "actions": n})
+    assert [doc["actions"] for doc in runs.find_all("workflow", "w1")] == [0, 2, 4, 6]
+    assert runs.count_where("workflow", "w2") == 3
+    assert [doc["actions"] for doc in runs.page_where("workflow", "w1", 1, 2)] == [2, 4]
+    assert [doc["actions"] for doc in runs.page_where("workflow", "w1", 0, 3, newest_first=True)] == [6, 4, 2]
+    assert runs.page_where("workflow", "w1", 10, 3) == []
+    assert runs.first_where("workflow", "w2") == "r1"
+    assert [doc["actions"] for doc in runs.delete_where("owner", "u0")] == [0, 3, 6]
+    assert [doc["actions"] for doc in runs.find_all("workflow", "w1")] == [2, 4]
+    assert runs.count_where("owner", "u0") == 0 and runs.first_where("owner", "u0") is None
+
+
+def test_kept_sums_follow_inserts_updates_moves_and_deletes() -> None:
+    store = Store(MEMORY, indexes={"runs": RUNS})
+    runs = store.collection("ns", "runs")
+    runs.insert("a", {"workflow": "w1", "owner": "u", "actions": 2})
+    runs.insert("b", {"workflow": "w1", "owner": "u", "actions": 5})
+    assert runs.sum_where("workflow", "w1", "actions") == 7
+    runs.update("a", {"actions": 10})  # same group, another number
+    assert runs.sum_where("workflow", "w1", "actions") == 15
+    runs.update("b", {"workflow": "w2"})  # moves to another group
+    assert (runs.sum_where("workflow", "w1", "actions"), runs.sum_where("workflow", "w2", "actions")) == (10, 5)
+    runs.delete("a")
+    assert runs.sum_where("workflow", "w1", "actions") == 0
+    assert runs.sum_where("workflow", "nobody", "actions") == 0
+
+
+def test_updates_keep_a_group_in_insertion_order() -> None:
+    store = Store(MEMORY, indexes={"runs": RUNS})
+    runs = store.collection("ns", "runs")
+    for key in ("a", "b", "c"):
+        runs.insert(key, {"workflow": "w", "owner": "u", "actions": 1})
+    runs.update("a", {"actions": 3})
+    assert [doc["actions"] for doc in runs.find_all("workflow", "w")] == [3, 1, 1]
+
+
+def test_grouped_indexes_and_sums_are_rebuilt_from_disk(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.json", indexes={"runs": RUNS})
+    runs = store.collection("ns", "runs")
+    runs.insert("a", {"workflow": "w", "owner": "u", "actions": 4})
+    runs.insert("b", {"workflow": "w", "owner": "v", "actions": 6})
+    runs.update("a", {"actions": 1})
+    store.flush()
+    store.close()
+    reopened = Store(tmp_path / "db.json", indexes={"runs": RUNS})
+    again = reopened.collection("ns", "runs")
+    assert [doc["owner"] for doc in again.find_all("workflow", "w")] == ["u", "v"]
+    assert again.sum_where("workflow", "w", "actions") == 7
+    reopened.close()

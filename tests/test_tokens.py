@@ -8,6 +8,7 @@ import hmac
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +21,7 @@ from starlette.testclient import TestClient
 from alloy_mock.config import Settings
 from alloy_mock.emulator import Emulator
 
-from .conftest import API, DEV, PROD
+from .conftest import API, DEV, PROD, ServerProcess
 from .helpers import assert_ok, show
 
 MakeUser = Callable[..., str]
@@ -474,3 +475,121 @@ def test_authorization_header_takes_precedence(client: TestClient, make_user: Ma
 def test_no_token_and_no_key(client: TestClient) -> None:
     assert_unauthorized(client.get("/2024-03/integrations"))
     assert_unauthorized(client.get("/2024-03/integrations/shopify"))
+
+
+# -- time claims, by the emulator's clock -----------------------------------------------------------
+
+
+def signed_with(client: TestClient, emulator: Emulator, make_user: MakeUser, **claims: Any) -> str:
+    """A token signed with the emulator's key, with the claims of a fresh token changed (None removes one)."""
+    token = get_token(client, make_user(f"claims-{len(claims)}-{sorted(claims)}"))
+    merged = {**jwt.decode(token, options={"verify_signature": False}), **claims}
+    return emulator.tokens.sign({k: v for k, v in merged.items() if v is not None})
+
+
+DAY = 86400
+
+
+@pytest.mark.parametrize("shift", [DAY, -DAY, 0], ids=["clock-a-day-ahead", "clock-a-day-behind", "real-time"])
+def test_nbf_of_now_is_valid_whatever_the_clock(
+    client: TestClient, make_user: MakeUser, emulator: Emulator, shift: int
+) -> None:
+    """nbf is compared with the emulator's clock: a token valid from the emulator's "now" opens at once,
+    even when that is a day ahead of the wall clock (PyJWT's own nbf check refused it)."""
+    emulator.clock.freeze(time.time() + shift)
+    now = int(emulator.clock.now())
+    assert_ok(integrations_as(client, signed_with(client, emulator, make_user, nbf=now, iat=now)))
+
+
+def test_nbf_in_the_emulators_future_is_refused(client: TestClient, make_user: MakeUser, emulator: Emulator) -> None:
+    """With the clock a day behind, nbf = the wall clock's now is still in the emulator's future."""
+    emulator.clock.freeze(time.time() - DAY)
+    wall = int(time.time())
+    token = signed_with(client, emulator, make_user, nbf=wall - 60, iat=int(emulator.clock.now()), exp=wall + 3600)
+    assert_unauthorized(integrations_as(client, token))
+    emulator.clock.reset()
+    assert_ok(integrations_as(client, token))
+
+
+def test_iat_in_the_emulators_future_is_refused(client: TestClient, make_user: MakeUser, emulator: Emulator) -> None:
+    """A token issued later than the emulator's now is "not yet valid", as PyJWT says of a future iat.
+
+    It happens when the clock is moved back after tokens were issued."""
+    emulator.clock.advance(3600)
+    token = get_token(client, make_user("issued-ahead"))
+    assert_ok(integrations_as(client, token))
+    emulator.clock.reset()
+    assert_unauthorized(integrations_as(client, token))
+    emulator.clock.advance(3600)
+    assert_ok(integrations_as(client, token))
+
+
+def test_tokens_issued_on_a_clock_far_ahead_open_while_it_stays_there(
+    client: TestClient, make_user: MakeUser, emulator: Emulator
+) -> None:
+    emulator.clock.freeze(time.time() + 365 * DAY)
+    token = get_token(client, make_user("next-year"))
+    assert_ok(integrations_as(client, token))
+    emulator.clock.advance(1799)
+    assert_ok(integrations_as(client, token))
+    emulator.clock.advance(1)
+    assert_unauthorized(integrations_as(client, token))
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        pytest.param({"nbf": "now"}, id="nbf-text"),
+        pytest.param({"iat": "now"}, id="iat-text"),
+        pytest.param({"exp": "4102444800"}, id="exp-text"),
+        pytest.param({"exp": True}, id="exp-bool"),
+        pytest.param({"nbf": [0]}, id="nbf-list"),
+        pytest.param({"iat": {"at": 0}}, id="iat-object"),
+    ],
+)
+def test_time_claims_that_are_not_numbers(
+    client: TestClient, make_user: MakeUser, emulator: Emulator, claims: dict[str, Any]
+) -> None:
+    assert_unauthorized(integrations_as(client, signed_with(client, emulator, make_user, **claims)))
+
+
+def test_fractional_time_claims_are_numbers_too(client: TestClient, make_user: MakeUser, emulator: Emulator) -> None:
+    now = emulator.clock.now()
+    assert_ok(integrations_as(client, signed_with(client, emulator, make_user, iat=now - 0.5, exp=now + 60.5)))
+
+
+# -- the namespace claim, against the configured accounts ---------------------------------------------
+
+
+def test_token_for_an_account_that_is_not_configured(
+    client: TestClient, make_user: MakeUser, emulator: Emulator
+) -> None:
+    assert_unauthorized(integrations_as(client, signed_with(client, emulator, make_user, account="ghost")))
+
+
+def test_token_of_an_account_removed_from_the_keys_file(serve: Callable[..., ServerProcess], tmp_path: Path) -> None:
+    """Restarted on the same database without the keys-file account that issued it, a token opens nothing,
+    though that account's users are still in the database."""
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({"accounts": [{"name": "acme", "devKey": "acme-dev", "prodKey": "acme-prod"}]}))
+    acme = {"Authorization": "Bearer acme-dev"}
+    first = serve("--keys-file", str(keys))
+    with first.client() as http:
+        created = http.post(f"{API}/users", json={"username": "acme-user"}, headers=acme)
+        assert created.status_code == 200, show(created)
+        token = assert_ok(http.get(f"{API}/users/{created.json()['userId']}/token", headers=acme))["token"]
+        default_user = assert_ok(http.post(f"{API}/users", json={"username": "default-user"}, headers=DEV))
+        default_token = assert_ok(http.get(f"{API}/users/{default_user['userId']}/token", headers=DEV))["token"]
+        assert_ok(http.get("/2024-03/integrations", headers={USER_TOKEN: token}))
+    first.stop()
+
+    second = serve()  # the same --db, no keys file
+    with second.client() as http:
+        assert_unauthorized(http.get("/2024-03/integrations", headers={USER_TOKEN: token}))
+        assert_unauthorized(http.get("/2024-03/integrations/shopify", headers={USER_TOKEN: token}))
+        assert_ok(http.get("/2024-03/integrations", headers={USER_TOKEN: default_token}))
+    second.stop()
+
+    third = serve("--keys-file", str(keys))  # the account is back: so are its tokens
+    with third.client() as http:
+        assert_ok(http.get("/2024-03/integrations", headers={USER_TOKEN: token}))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-OLD = ("2023-01", "2023-06")
-CURRENT = ("2023-12", "2024-03")
-ALL = (*OLD, *CURRENT)
+from ..config import API_VERSIONS as ALL
+from ..config import CURRENT_VERSIONS as CURRENT
+from ..config import OLD_VERSIONS as OLD
 
 # (operationId in the vendor's 2024-03 OpenAPI, method, {versions: path}); paths as the SDKs of each
 # generation call them (reference §2).

@@ -17,3 +17,12 @@ class Conflict(DomainError):
 
 class InvalidInput(DomainError):
     """A field is missing, of the wrong type or out of range."""
+
+
+MAX_ECHO = 80
+
+
+def brief(text: str) -> str:
+    """A name or id the caller sent, shortened for an error message: a message names what was wrong
+    without echoing a huge input whole."""
+    return text if len(text) <= MAX_ECHO else f"{text[: MAX_ECHO - 3]}..."

@@ -9,11 +9,11 @@ from typing import Any, NamedTuple
 from ..auth import Namespace
 from ..clock import Clock
 from ..ids import is_object_id, new_object_id
-from ..store import Collection, DuplicateKeyError, Store
+from ..store import Collection, DuplicateKeyError, Indexes, Store
 from .errors import Conflict, InvalidInput, NotFound
 
 COLLECTION = "users"
-UNIQUE_FIELDS = ("username",)
+INDEXES = Indexes(unique=("username",))
 MAX_TEXT_LENGTH = 1024
 MAX_BATCH_SIZE = 1000
 USER_NOT_FOUND = "User not found"
@@ -69,9 +69,11 @@ def _names(username: Any, full_name: Any) -> tuple[str, str | None]:
 
 
 class Users:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, owned: Sequence[str] = ()) -> None:
+        """`owned`: the collections whose documents belong to a user (a grouped `userId` index), deleted with it."""
         self._store = store
         self._clock = clock
+        self._owned = tuple(owned)
 
     def _users(self, namespace: Namespace) -> Collection:
         return self._store.collection(namespace.id, COLLECTION)
@@ -156,7 +158,12 @@ class Users:
     def find(self, namespace: Namespace, id_or_username: str) -> User | None:
         """A user by id, or else by username (the vendor accepts either wherever a userId goes)."""
         users = self._users(namespace)
-        doc = users.get(id_or_username) or users.find("username", id_or_username)
+        doc = users.view(id_or_username) or users.find("username", id_or_username)
+        return User.from_doc(doc) if doc is not None else None
+
+    def by_id(self, namespace: Namespace, user_id: str) -> User | None:
+        """A user by id only (for references the emulator itself stored)."""
+        doc = self._users(namespace).view(user_id)
         return User.from_doc(doc) if doc is not None else None
 
     def get(self, namespace: Namespace, id_or_username: str) -> User:
@@ -182,6 +189,11 @@ class Users:
             raise Conflict(USER_EXISTS) from None
 
     def delete(self, namespace: Namespace, id_or_username: str) -> User:
+        """Delete a user and what belongs to them (installs, credentials, pending installations), in one
+        transaction. Executions are not theirs to delete: the vendor keeps logs until asked to remove them."""
         user = self.get(namespace, id_or_username)
-        self._users(namespace).delete(user.user_id)
+        with self._store.transaction():
+            self._users(namespace).delete(user.user_id)
+            for name in self._owned:
+                self._store.collection(namespace.id, name).delete_where("userId", user.user_id)
         return user

@@ -1,7 +1,10 @@
 """The control API under /_mock: reset, seed, snapshots, request journal, faults, clock, tokens, coverage.
 
 Open by default (the emulator listens on localhost); with `--admin-token` every call needs
-`Authorization: Bearer <admin token>`. Vendor API keys never open it.
+`Authorization: Bearer <admin token>`. Vendor API keys never open it. A write (POST, PUT, PATCH,
+DELETE) also needs `Content-Type: application/json` or an `X-Alloy-Mock` header: a web page can send
+neither to another origin without a CORS preflight, which the emulator refuses for /_mock (cors.py),
+so a page open in the developer's browser cannot reset or seed it with a form or a no-cors fetch.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from ..auth import Namespace
 from ..control.coverage import coverage
@@ -21,20 +24,40 @@ from ..domain.errors import InvalidInput, NotFound
 from ..emulator import Emulator
 from .errors import ApiError
 from .openapi import control_openapi
-from .request import emulator, path_param, query_param, read_json_object
+from .request import emulator, is_json, media_type_of, path_param, query_param, read_json_object
 from .responses import ok
 from .routing import route
 
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CLIENT_HEADER = "x-alloy-mock"  # any value; `X-Alloy-Mock: 1` in the docs
+NOT_FROM_A_PAGE = (
+    "Control API writes need Content-Type: application/json (or the header X-Alloy-Mock: 1), "
+    "so that web pages cannot send them"
+)
+
 
 def admin(request: Request) -> Emulator:
-    """The emulator, once the admin token (if one is configured) has been checked."""
+    """The emulator, once the admin token (if one is configured) has been checked, and a write shown
+    not to come from a web page's form or no-cors fetch."""
     em = emulator(request)
     expected = em.settings.admin_token
     if expected is not None:
         scheme, _, given = (request.headers.get("authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
             raise ApiError(401, "Unauthorized: the control API needs the admin token (Authorization: Bearer ...)")
+    if request.method in WRITE_METHODS and not _needs_a_preflight(request):
+        raise ApiError(415, NOT_FROM_A_PAGE)
     return em
+
+
+def _needs_a_preflight(request: Request) -> bool:
+    """Whether the request carries what a browser sends cross-origin only after a CORS preflight: a JSON
+    Content-Type (forms and no-cors fetches can only send text/plain, urlencoded or multipart) or our
+    custom header."""
+    if CLIENT_HEADER in request.headers:
+        return True
+    content_type = request.headers.get("content-type")
+    return content_type is not None and is_json(media_type_of(content_type.encode("latin-1")))
 
 
 async def optional_body(request: Request) -> dict[str, Any]:
@@ -79,6 +102,7 @@ async def reset(request: Request) -> Response:
     em.reset(namespace)
     if namespace is None:  # a full reset also clears the test controls
         em.faults.clear()
+        em.run_controls.clear()
         em.journal.clear()
         em.clock.reset()
     return ok({"reset": namespace.id if namespace else "all"})
@@ -281,8 +305,13 @@ async def openapi(request: Request) -> Response:
 
 async def index(request: Request) -> Response:
     admin(request)
+    mounted = next(r for r in request.app.routes if isinstance(r, Mount) and r.path == "/_mock")
     listed = [
-        f"{method} /_mock{entry.path}" for entry in routes for method in sorted(entry.methods or ()) if method != "HEAD"
+        f"{method} /_mock{entry.path}"
+        for entry in mounted.routes
+        if isinstance(entry, Route)
+        for method in sorted(entry.methods or ())
+        if method != "HEAD"
     ]
     return ok({"description": "alloy-mock control API; described at /_mock/openapi.json", "endpoints": listed})
 

@@ -1,62 +1,64 @@
-"""Integrations: the catalogue as one user sees it (API key + userId, or the user's own token)."""
+"""Integrations: the catalogue as one user sees it (API key + userId, or the user's own token); install links."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..auth import InvalidToken
-from ..domain.integrations import IntegrationView, WorkflowView
-from ..domain.users import User
-from .errors import unauthorized
-from .request import emulator, namespace, path_param, required_query_param
+from ..catalogue import Workflow
+from ..domain.installs import WorkflowInstall
+from ..domain.integrations import IntegrationView
+from .request import acting_user, emulator, namespace, path_param, public_base_url, query_param
 from .responses import ok
 from .routing import route
 
-USER_TOKEN_HEADER = "x-alloy-user-token"
+# A workflow's blocks never change (the catalogue is read-only), and listing workflows renders all of them
+# on every call: each workflow's blocks are rendered once, kept as JSON text. Keyed by the workflow object
+# (several emulators in one process may each have their own catalogue).
+_rendered_blocks: dict[int, tuple[Workflow, orjson.Fragment]] = {}
+MAX_RENDERED = 10_000
 
 
-def acting_user(request: Request) -> User:
-    """The user a request is about: `?userId=` with an API key, or the user named by the user token
-    that alloy-frontend sends in `x-alloy-user-token` (with no API key and no userId)."""
-    em = emulator(request)
-    token = request.headers.get(USER_TOKEN_HEADER)
-    if token is not None and "authorization" not in request.headers:
-        try:
-            claims = em.tokens.verify(token)
-        except InvalidToken:
-            raise unauthorized() from None
-        user = em.users.find(claims.namespace, claims.user_id)
-        # The user may have been deleted since; and `find` also matches usernames, which must
-        # not let a later user whose username is the old id inherit the token.
-        if user is None or user.user_id != claims.user_id:
-            raise unauthorized()
-        return user
-    ns = namespace(request)
-    return em.users.get(ns, required_query_param(request, "userId"))
+def render_blocks(workflow: Workflow) -> orjson.Fragment:
+    """The workflow's `blocks` array, as JSON for orjson to embed."""
+    found = _rendered_blocks.get(id(workflow))
+    if found is None or found[0] is not workflow:
+        if len(_rendered_blocks) >= MAX_RENDERED:
+            _rendered_blocks.clear()
+        blocks = [{"name": b.name, "id": b.id, "type": b.type, "icon": b.icon} for b in workflow.blocks]
+        found = _rendered_blocks[id(workflow)] = (workflow, orjson.Fragment(orjson.dumps(blocks)))
+    return found[1]
 
 
-def render_block_list(view: WorkflowView) -> list[dict[str, Any]]:
-    return [{"name": b.name, "id": b.id, "type": b.type, "icon": b.icon} for b in view.workflow.blocks]
+def install_state(install: WorkflowInstall | None) -> dict[str, Any]:
+    """`installed`, `active` and (only when installed, as the vendor omits it otherwise) `installedVersion`.
+
+    Booleans are always sent: the generated 2024-03 SDK reads a missing boolean as true.
+    """
+    if install is None:
+        return {"installed": False, "active": False}
+    return {"installed": True, "active": install.active, "installedVersion": install.installed_version}
 
 
 def render_integration(view: IntegrationView) -> dict[str, Any]:
     integration = view.integration
     workflows = []
     for item in view.workflows:
-        install = item.install
+        state = install_state(item.install)
         workflow: dict[str, Any] = {
             "workflowId": item.workflow.workflow_id,
             "name": item.workflow.name,
-            "installed": install is not None,
+            "installed": state["installed"],
             "version": item.workflow.version,
         }
-        if install is not None:  # the vendor omits installedVersion for workflows not installed
-            workflow["installedVersion"] = install.installed_version
-        workflow["active"] = install.active if install is not None else False
-        workflow["blocks"] = render_block_list(item)
+        if "installedVersion" in state:
+            workflow["installedVersion"] = state["installedVersion"]
+        workflow["active"] = state["active"]
+        workflow["blocks"] = render_blocks(item.workflow)
         workflows.append(workflow)
     return {
         "integrationId": integration.integration_id,
@@ -68,18 +70,34 @@ def render_integration(view: IntegrationView) -> dict[str, Any]:
 
 
 async def list_integrations(request: Request) -> Response:
-    user = acting_user(request)
-    views = emulator(request).integrations.list_for(user)
+    ns, user = acting_user(request, query_param(request, "userId"))
+    views = emulator(request).integrations.list_for(ns, user)
     return ok({"data": [render_integration(view) for view in views]})
 
 
 async def get_integration(request: Request) -> Response:
-    user = acting_user(request)
-    view = emulator(request).integrations.get_for(user, path_param(request, "integration"))
+    ns, user = acting_user(request, query_param(request, "userId"))
+    view = emulator(request).integrations.get_for(ns, user, path_param(request, "integration"))
     return ok({"data": render_integration(view)})
+
+
+async def install_url(request: Request) -> Response:
+    """The Embedded Link: the emulator's /embedded-install page, with a fresh token of the user."""
+    em = emulator(request)
+    ns = namespace(request)
+    user = em.users.get(ns, path_param(request, "user"))
+    integration = em.installs.integration(path_param(request, "integration"))
+    query = {
+        "integrationId": integration.integration_id,
+        "token": em.tokens.issue(ns, user.user_id, user.username),
+        "forgeMode": "engaged",
+        "alwaysShowCredentials": "true",
+    }
+    return ok({"url": f"{public_base_url(request)}/embedded-install?{urlencode(query)}"})
 
 
 routes = [
     route("/integrations", GET=list_integrations),
     route("/integrations/{integration}", GET=get_integration),
+    route("/users/{user}/integrations/{integration}/install-url", GET=install_url),
 ]

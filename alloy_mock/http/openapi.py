@@ -87,6 +87,64 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None, list[str]]] = [
         },
         [],
     ),
+    (
+        "post",
+        "/_mock/installs",
+        "Install an integration (all or some of its workflows) for a user, as the hosted modal would; "
+        "emulated credentials are created for apps the user has none of",
+        {
+            "namespace": "dev",
+            "user": "alice@example.com",
+            "integration": "Shopify",
+            "workflows": ["Create Shopify Order"],
+            "version": 3,
+            "values": {"locationId": "Main Warehouse", "sendReceipt": True},
+            "active": True,
+        },
+        [],
+    ),
+    ("get", "/_mock/installs", "A user's installs, with their values and credential ids", None, ["user", "namespace"]),
+    (
+        "delete",
+        "/_mock/installs",
+        "Uninstall an integration and its workflows for a user",
+        None,
+        ["user", "integration", "namespace"],
+    ),
+    ("get", "/_mock/run-failures", "List the run-failure rules", None, []),
+    (
+        "post",
+        "/_mock/run-failures",
+        "Make the next `times` runs (null: every run) of a workflow (or any) for a user (or anyone) fail at a block",
+        {
+            "namespace": "dev",
+            "workflow": "Sync New Customers to Shopify",
+            "user": "alice@example.com",
+            "block": "shopify",
+            "message": "The customer failed to create due to an invalid Id",
+            "times": 1,
+        },
+        [],
+    ),
+    ("delete", "/_mock/run-failures", "Clear every run-failure rule", None, []),
+    ("delete", "/_mock/run-failures/{rule_id}", "Clear one run-failure rule", None, []),
+    ("get", "/_mock/block-outputs", "List the block-output stubs", None, []),
+    (
+        "post",
+        "/_mock/block-outputs",
+        "Make a block of a workflow return `output` in runs (for a user, or anyone) instead of the sample",
+        {"workflow": "Sync New Customers to Shopify", "block": "shopify", "output": {"id": 42, "email": "a@b.c"}},
+        [],
+    ),
+    ("delete", "/_mock/block-outputs", "Clear every block-output stub", None, []),
+    ("delete", "/_mock/block-outputs/{rule_id}", "Clear one block-output stub", None, []),
+    (
+        "post",
+        "/_mock/executions/wait",
+        "Wait until the executions recorded so far have finished (with --run-latency)",
+        {"namespace": "dev", "user": "alice@example.com", "timeoutMs": 5000},
+        [],
+    ),
     ("get", "/_mock/coverage", "Every vendor operation per API version, and whether it is served", None, []),
     ("get", "/_mock/openapi.json", "This document", None, []),
 ]
@@ -105,9 +163,13 @@ def control_openapi() -> dict[str, Any]:
                 "404": {"description": "Unknown snapshot, fault, user or namespace"},
             },
         }
+        if method != "get":
+            operation["responses"]["415"] = {
+                "description": 'Neither Content-Type: application/json nor X-Alloy-Mock sent: {"message"}'
+            }
         parameters = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in ("name", "fault_id")
+            for name in ("name", "fault_id", "rule_id")
             if "{" + name + "}" in path
         ]
         parameters += [
@@ -128,7 +190,8 @@ def control_openapi() -> dict[str, Any]:
             "title": "alloy-mock control API",
             "version": __version__,
             "description": "Test controls of the Alloy Embedded emulator. Open unless --admin-token is set; "
-            "then send Authorization: Bearer <admin token>.",
+            "then send Authorization: Bearer <admin token>. Writes (POST, DELETE) need Content-Type: "
+            "application/json or the header X-Alloy-Mock: 1, which web pages cannot send to another origin.",
         },
         "components": {"securitySchemes": {"admin": {"type": "http", "scheme": "bearer"}}},
         "paths": paths,

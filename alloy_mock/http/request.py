@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import orjson
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import Scope
 
+from ..auth import InvalidToken
 from .errors import ApiError, unauthorized
+from .responses import error
 
 if TYPE_CHECKING:
     from ..auth import Namespace
+    from ..domain.users import User
     from ..emulator import Emulator
+
+USER_TOKEN_HEADER = "x-alloy-user-token"
 
 JSON_TYPES = ("application/json",)
 # Where the vendor API's dispatcher leaves the namespace it resolved (None: no valid key), so that
@@ -84,13 +91,30 @@ async def read_json(request: Request) -> Any:
     if not body.strip():
         return {}
     if content_type is not None:
-        media_type = content_type.split(b";", 1)[0].strip().lower().decode("latin-1")
-        if media_type not in JSON_TYPES and not media_type.endswith("+json"):
+        media_type = media_type_of(content_type)
+        if not is_json(media_type):
             raise ApiError(415, f"Content-Type must be application/json, not {media_type or 'empty'}")
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, f"Malformed JSON body: {exc}") from None
+
+
+def declared_too_large(scope: Scope, limit: int) -> Response | None:
+    """A 413 for a request whose Content-Length is over `limit`, to send before reading any of the body."""
+    declared, _ = _body_headers(scope)
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return error(413, _too_large(limit).message)
+    return None
+
+
+def media_type_of(content_type: bytes) -> str:
+    """The media type of a Content-Type value, lower-cased, without parameters."""
+    return content_type.split(b";", 1)[0].strip().lower().decode("latin-1")
+
+
+def is_json(media_type: str) -> bool:
+    return media_type in JSON_TYPES or media_type.endswith("+json")
 
 
 def _body_headers(scope: Scope) -> tuple[bytes | None, bytes | None]:
@@ -125,3 +149,66 @@ def _json_type(value: Any) -> str:
     if value is None:
         return "null"
     return "a number"
+
+
+def text_field(body: dict[str, Any], name: str, required: bool = True) -> str | None:
+    """A string field of a JSON body: 400 naming it when it is required and missing, or not a non-empty string."""
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise ApiError(400, f"{name} is required")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(400, f"{name} must be a non-empty string")
+    return value
+
+
+def acting_user(request: Request, user_ref: str | None) -> tuple[Namespace, User]:
+    """The namespace and user a request acts for: with an API key, the user `user_ref` names (a userId
+    or username from the query or body, required); without one, the user of the token that
+    alloy-frontend sends in `x-alloy-user-token` (the routes it calls take no userId)."""
+    em = emulator(request)
+    token = request.headers.get(USER_TOKEN_HEADER)
+    if token is not None and "authorization" not in request.headers:
+        try:
+            claims = em.tokens.verify(token)
+        except InvalidToken:
+            raise unauthorized() from None
+        user = em.users.by_id(claims.namespace, claims.user_id)
+        if user is None:  # deleted since the token was issued
+            raise unauthorized()
+        return claims.namespace, user
+    ns = namespace(request)
+    if user_ref is None:
+        raise ApiError(400, "userId is required")
+    return ns, em.users.get(ns, user_ref)
+
+
+# The vendor's API hosts, and the app host its links point at (the hosted modal's origin).
+APP_HOSTS = {
+    "embedded.runalloy.com": "https://app.runalloy.com",
+    "app.runalloy.com": "https://app.runalloy.com",
+    "eu-embedded.runalloy.com": "https://eu-app.runalloy.com",
+    "eu-app.runalloy.com": "https://eu-app.runalloy.com",
+}
+_HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+
+
+def public_base_url(request: Request) -> str:
+    """Where links the emulator hands out should point: --public-url when set, else the address the
+    caller used (its Host), so that they work from a container's mapped port or a compose service name.
+
+    A caller that reached the emulator under a vendor host name (a proxy, a hosts-file entry) gets the
+    vendor's own app origin, as the real service would send, which that caller also maps to the emulator.
+    """
+    configured = emulator(request).settings.public_url
+    if configured is not None:
+        return configured
+    host = request.headers.get("host", "")
+    vendor = APP_HOSTS.get(host.split(":", 1)[0].lower())
+    if vendor is not None:
+        return vendor
+    if not _HOST.match(host):  # missing or not a host name: the address the server listens on
+        server = request.scope.get("server") or ("127.0.0.1", 80)
+        host = f"{server[0]}:{server[1]}"
+    return f"{request.url.scheme}://{host}"

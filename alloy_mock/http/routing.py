@@ -9,20 +9,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..config import API_VERSIONS
+
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class MethodRoute(Route):
     """A Starlette route for one path with a handler per method, which keeps the handlers at hand
-    (`handlers`) so that the vendor API's route tree can call them without Starlette's routing."""
+    (`handlers`) so that the vendor API's route tree can call them without Starlette's routing, and
+    the API versions it is served under (`versions`; only the vendor API looks at them)."""
 
     handlers: dict[str, Endpoint]
+    versions: tuple[str, ...]
 
 
-def route(path: str, **handlers: Endpoint) -> MethodRoute:
+def route(path: str, versions: Iterable[str] = API_VERSIONS, **handlers: Endpoint) -> MethodRoute:
     """One route for `path` with a handler per method (route("/users", GET=list_users, POST=create_user)).
 
-    One route per path, not one per method, so that a 405 lists every allowed method in `Allow`.
+    One route per path and version, not one per method, so that a 405 lists every allowed method in
+    `Allow`. A vendor path whose methods differ between versions gets one route per group of versions.
     """
     table = dict(handlers)
     if "GET" in table:
@@ -34,6 +39,10 @@ def route(path: str, **handlers: Endpoint) -> MethodRoute:
     dispatch.__name__ = "_".join(handler.__name__ for handler in handlers.values())
     built = MethodRoute(path, dispatch, methods=list(handlers))
     built.handlers = table
+    built.versions = tuple(versions)
+    unknown = set(built.versions) - set(API_VERSIONS)
+    if unknown:
+        raise ValueError(f"{path}: unknown API versions {sorted(unknown)}")
     return built
 
 

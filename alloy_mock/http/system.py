@@ -40,6 +40,7 @@ async def index(request: Request) -> Response:
             "api": {version: f"{base}/{version}" for version in API_VERSIONS},
             "health": f"{base}/health",
             "jwks": f"{base}/.well-known/jwks.json",
+            "openapi": f"{base}/openapi.json",
         }
     )
 

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from ..domain.users import User
 from .errors import ApiError
-from .request import emulator, namespace, path_param, read_json, read_json_object
+from .request import emulator, namespace, path_param, query_param, read_json, read_json_object
 from .responses import ok
 from .routing import route
 
@@ -59,7 +59,10 @@ def batch_items(body: Any) -> list[Any]:
 
 
 async def list_users(request: Request) -> Response:
-    users = emulator(request).users.list(namespace(request))
+    em = emulator(request)
+    ns = namespace(request)
+    parent = query_param(request, "parentWorkflowId")  # 2024-03: only the users who installed it
+    users = em.users.list(ns) if parent is None else [user for user, _ in em.workflows.installers(ns, parent)]
     return ok({"data": [render_user(user) for user in users]})
 
 

@@ -10,6 +10,7 @@ The control API and the system routes keep Starlette's ordinary routing.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -22,9 +23,9 @@ from ..config import API_VERSIONS
 from ..control.faults import BODILESS, Fault
 from ..control.journal import BODY_LIMIT, USER_TOKEN
 from ..store import DurabilityError
-from .errors import error_response, method_not_allowed, not_found
-from .request import BODY_SCOPE_KEY, NAMESPACE_SCOPE_KEY
-from .responses import JSONResponse
+from .errors import error_response, method_not_allowed, not_found, unauthorized
+from .request import BODY_SCOPE_KEY, NAMESPACE_SCOPE_KEY, declared_too_large
+from .responses import JSONResponse, error
 from .routing import MethodRoute, RouteTree
 
 if TYPE_CHECKING:
@@ -32,32 +33,47 @@ if TYPE_CHECKING:
     from ..emulator import Emulator
 
 VERSION_PREFIXES = tuple(f"/{version}/" for version in API_VERSIONS)
+# What a version prefix looks like, served or not: /2022-01/users gets a 404 that names the versions served.
+VERSION_LIKE = re.compile(r"^/\d{4}-\d{2}(?:/|$)")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class VendorApi:
-    """The ASGI app for paths under a version prefix (the same routes under every version)."""
+    """The ASGI app for paths under a version prefix, with a route table per API version."""
 
     def __init__(self, routes: Iterable[MethodRoute]) -> None:
-        self.routes = RouteTree(routes)
+        self.routes = list(routes)
+        self.trees = {
+            version: RouteTree(entry for entry in self.routes if version in entry.versions) for version in API_VERSIONS
+        }
 
     def serves(self, method: str, path: str) -> bool:
         """Whether `method` `path` (with its version prefix) reaches a handler."""
-        if not path.startswith(VERSION_PREFIXES):
+        tree = self.trees.get(path[1:].split("/", 1)[0])
+        if tree is None or "/" not in path[1:]:
             return False
-        found = self.routes.match(path[path.index("/", 1) :], method)
+        found = tree.match(path[path.index("/", 1) :], method)
         return found is not None and found.handler is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         em: Emulator = scope["app"].emulator
         path: str = scope["path"]
         method: str = scope["method"]
-        api_path = path[path.index("/", 1) :]
+        version, _, rest = path[1:].partition("/")
+        tree = self.trees.get(version)
+        if tree is None:
+            served = ", ".join(API_VERSIONS)
+            await error(404, f"Unknown API version {version!r}: alloy-mock serves {served}")(scope, receive, send)
+            return
+        api_path = "/" + rest
         namespace, label = _caller(em, scope)
         scope[NAMESPACE_SCOPE_KEY] = namespace
         fault = em.faults.take(method, api_path, label) if em.faults else None
+        # Refused before any byte of the body is read, so that a client that sent `Expect: 100-continue`
+        # gets the 413 at once instead of a 100 Continue.
+        too_large = declared_too_large(scope, em.settings.max_body_bytes)
         if not em.journal.enabled:
-            await self._answer(em, scope, receive, send, api_path, fault)
+            await self._answer(em, scope, receive, send, tree, api_path, fault, too_large)
             return
 
         at = em.clock.now()
@@ -65,7 +81,7 @@ class VendorApi:
         # The body's first BODY_LIMIT bytes are read here and handed on unchanged, so the journal
         # shows them even when nothing downstream reads the body (a fault, a 401 before the handler).
         prefetched: list[Message] = []
-        if method in BODY_METHODS:
+        if method in BODY_METHODS and too_large is None:
             size, more = 0, True
             while more and size < BODY_LIMIT:
                 message = await receive()
@@ -83,7 +99,7 @@ class VendorApi:
 
         status, answer = 500, b""  # until an answer is sent: the client got none
         try:
-            response = await self._answer(em, scope, replaying_receive, send, api_path, fault)
+            response = await self._answer(em, scope, replaying_receive, send, tree, api_path, fault, too_large)
             status, answer = response.status_code, bytes(response.body)
         finally:
             em.journal.record(
@@ -100,9 +116,17 @@ class VendorApi:
             )
 
     async def _answer(
-        self, em: Emulator, scope: Scope, receive: Receive, send: Send, api_path: str, fault: Fault | None
+        self,
+        em: Emulator,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        tree: RouteTree,
+        api_path: str,
+        fault: Fault | None,
+        refusal: Response | None = None,
     ) -> Response:
-        response = await self._respond(scope, receive, api_path, fault)
+        response = refusal or await self._respond(scope, receive, tree, api_path, fault)
         if em.store.has_pending_writes:
             try:
                 await em.store.durable()  # a 200 for a write means the write is on disk
@@ -111,7 +135,9 @@ class VendorApi:
         await response(scope, receive, send)
         return response
 
-    async def _respond(self, scope: Scope, receive: Receive, api_path: str, fault: Fault | None) -> Response:
+    async def _respond(
+        self, scope: Scope, receive: Receive, tree: RouteTree, api_path: str, fault: Fault | None
+    ) -> Response:
         method: str = scope["method"]
         if fault is not None:
             if fault.delay_ms:
@@ -120,8 +146,10 @@ class VendorApi:
                 return Response(status_code=fault.status, headers=fault.headers)
             if fault.status is not None:
                 return JSONResponse(fault.body, status_code=fault.status, headers=fault.headers)
-        found = self.routes.match(api_path, method)
+        found = tree.match(api_path, method)
         if found is None:
+            if scope[NAMESPACE_SCOPE_KEY] is None and not _has_user_token(scope):
+                return error_response(unauthorized(), method, scope["path"])  # the vendor checks the key first
             return not_found(method, scope["path"])
         if found.handler is None:
             return method_not_allowed(method, scope["path"], found.allow)
@@ -130,6 +158,10 @@ class VendorApi:
             return await found.handler(Request(scope, receive))
         except Exception as exc:  # every failure is a JSON answer, never a stack trace
             return error_response(exc, method, scope["path"])
+
+
+def _has_user_token(scope: Scope) -> bool:
+    return any(name == b"x-alloy-user-token" for name, _ in scope["headers"])
 
 
 def _caller(em: Emulator, scope: Scope) -> tuple[Namespace | None, str | None]:

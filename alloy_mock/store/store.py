@@ -11,10 +11,13 @@ under concurrent requests. `await store.durable()` waits until every change made
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 import time
 from collections.abc import Awaitable, Mapping
+from collections.abc import Collection as Collection_
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,13 +66,31 @@ class _Transaction:
             store._commit()
 
 
-class Collection:
-    """One namespace's documents of one kind, keyed by a string id, with unique-field indexes."""
+@dataclass(frozen=True)
+class Indexes:
+    """The indexed fields of one kind of document: `unique` fields map a value to one key, `grouped`
+    fields to the keys of every document with that value (e.g. a user's installs), in insertion order."""
 
-    def __init__(self, store: Store, table: KeyedTable, unique: tuple[str, ...]) -> None:
+    unique: tuple[str, ...] = ()
+    grouped: tuple[str, ...] = ()
+    # (grouped field, numeric field): the sum of the numeric field over each group, kept as documents
+    # come and go (e.g. the block runs of a workflow's executions), so a total is never a recount.
+    sums: tuple[tuple[str, str], ...] = ()
+
+
+NO_INDEXES = Indexes()
+
+
+class Collection:
+    """One namespace's documents of one kind, keyed by a string id, with unique and grouped indexes."""
+
+    def __init__(self, store: Store, table: KeyedTable, indexes: Indexes) -> None:
         self._store = store
         self._table = table
-        self._indexes: dict[str, dict[Any, str]] = {name: {} for name in unique}
+        self._indexes: dict[str, dict[Any, str]] = {name: {} for name in indexes.unique}
+        # An ordered set of keys per value: a dict whose values are unused.
+        self._groups: dict[str, dict[Any, dict[str, None]]] = {name: {} for name in indexes.grouped}
+        self._sums: dict[tuple[str, str], dict[Any, float]] = {pair: {} for pair in indexes.sums}
         for key, doc in table.raw_items():
             self._index(key, doc)
 
@@ -79,14 +100,64 @@ class Collection:
     def get(self, key: str) -> Doc | None:
         return self._table.get_doc(key)
 
-    def find(self, field: str, value: Any) -> Doc | None:
-        """The document whose unique `field` equals `value`, if any."""
+    def view(self, key: str) -> Mapping[str, Any] | None:
+        """The stored document itself, not a copy: cheaper on hot read paths, and never to be changed."""
+        return self._table.view_doc(key)
+
+    def find(self, field: str, value: Any) -> Mapping[str, Any] | None:
+        """The document whose unique `field` equals `value`, if any: the stored one, not a copy (see view())."""
         key = self._indexes[field].get(value)
-        return None if key is None else self.get(key)
+        return None if key is None else self.view(key)
 
     def all(self) -> list[Doc]:
         """Every document, in insertion order."""
         return [dict(doc) for doc in self._table.all()]
+
+    def find_all(self, field: str, value: Any) -> list[Doc]:
+        """Every document whose grouped `field` equals `value`, in insertion order (no scan)."""
+        keys = self._groups[field].get(value)
+        if not keys:
+            return []
+        found = [self.get(key) for key in keys]
+        return [doc for doc in found if doc is not None]
+
+    def page_where(self, field: str, value: Any, offset: int, limit: int, newest_first: bool = False) -> list[Doc]:
+        """`limit` documents of a group after skipping `offset`, oldest or newest first: the cost is that of
+        the page (and the pages before it), never of the whole group."""
+        keys = self._groups[field].get(value)
+        if not keys:
+            return []
+        ordered = reversed(keys) if newest_first else iter(keys)
+        found = [self.get(key) for key in itertools.islice(ordered, offset, offset + limit)]
+        return [doc for doc in found if doc is not None]
+
+    def first_where(self, field: str, value: Any) -> str | None:
+        """The key of the oldest document of a group, if any."""
+        keys = self._groups[field].get(value)
+        return next(iter(keys), None) if keys else None
+
+    def sum_where(self, field: str, value: Any, summed: str) -> float:
+        """The sum of `summed` over the documents whose grouped `field` equals `value` (kept, not counted)."""
+        return self._sums[(field, summed)].get(value, 0)
+
+    def keys_where(self, field: str, value: Any) -> Collection_[str]:
+        """The keys of the documents whose grouped `field` equals `value`, in insertion order (not a copy)."""
+        return self._groups[field].get(value, {}).keys()
+
+    def count_where(self, field: str, value: Any) -> int:
+        """How many documents have the grouped `field` equal to `value`."""
+        return len(self._groups[field].get(value, ()))
+
+    def delete_where(self, field: str, value: Any) -> list[Doc]:
+        """Remove every document whose grouped `field` equals `value` (one transaction); returns them."""
+        keys = list(self._groups[field].get(value, ()))
+        removed: list[Doc] = []
+        with self._store.transaction():
+            for key in keys:
+                old = self.delete(key)
+                if old is not None:
+                    removed.append(old)
+        return removed
 
     def insert(self, key: str, doc: Mapping[str, Any]) -> None:
         """Insert one document (insert_many's checks, without its bookkeeping for batches)."""
@@ -131,9 +202,21 @@ class Collection:
                 raise DuplicateKeyError(name, value)
         with self._store.transaction():
             self._table.replace_doc(key, new)
-        self._unindex(key, old)
-        self._index(key, new)
+        # Re-indexed only when an indexed value changed: re-indexing moves the key to the end of its
+        # group, and find_all promises insertion order (as a restart rebuilds it from the table).
+        if any(old.get(name) != new.get(name) for name in (*self._indexes, *self._groups)):
+            self._unindex(key, old)
+            self._index(key, new)
+        elif any(old.get(summed) != new.get(summed) for _, summed in self._sums):
+            self._resum(old, new)
         return new
+
+    def _resum(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        """Move the kept sums from `old` to `new` (same groups, other numbers)."""
+        for (name, summed), totals in self._sums.items():
+            value = new.get(name)
+            if value is not None:
+                totals[value] = totals.get(value, 0) - old.get(summed, 0) + new.get(summed, 0)
 
     def delete(self, key: str) -> Doc | None:
         """Remove a document; returns it, or None if there was none."""
@@ -144,20 +227,39 @@ class Collection:
             self._unindex(key, old)
         return old
 
-    def indexes(self) -> list[dict[Any, str]]:
-        return list(self._indexes.values())
+    def indexes(self) -> list[dict[Any, Any]]:
+        return [*self._indexes.values(), *self._groups.values()]
 
     def _index(self, key: str, doc: Mapping[str, Any]) -> None:
         for name, index in self._indexes.items():
             value = doc.get(name)
             if value is not None:
                 index[value] = key
+        for name, groups in self._groups.items():
+            value = doc.get(name)
+            if value is not None:
+                groups.setdefault(value, {})[key] = None
+        for (name, summed), totals in self._sums.items():
+            value = doc.get(name)
+            if value is not None:
+                totals[value] = totals.get(value, 0) + doc.get(summed, 0)
 
     def _unindex(self, key: str, doc: Mapping[str, Any]) -> None:
         for name, index in self._indexes.items():
             value = doc.get(name)
             if value is not None and index.get(value) == key:
                 del index[value]
+        for name, groups in self._groups.items():
+            value = doc.get(name)
+            members = groups.get(value) if value is not None else None
+            if members is not None:
+                members.pop(key, None)
+                if not members:
+                    del groups[value]
+        for (name, summed), totals in self._sums.items():
+            value = doc.get(name)
+            if value is not None and value in totals:
+                totals[value] -= doc.get(summed, 0)
 
 
 class _Reaper:
@@ -199,10 +301,13 @@ _reaper = _Reaper()
 class Store:
     """Namespaced collections over one TinyDB database, optionally backed by files on disk."""
 
-    def __init__(self, path: str | Path, unique_fields: Mapping[str, tuple[str, ...]] | None = None) -> None:
-        """Open the database at `path` (or ":memory:"). Raises journal.DatabaseError."""
+    def __init__(self, path: str | Path, indexes: Mapping[str, Indexes] | None = None) -> None:
+        """Open the database at `path` (or ":memory:"), with the `indexes` of each collection name.
+
+        Raises journal.DatabaseError.
+        """
         self.path = None if str(path) == MEMORY else Path(path)
-        self._unique_fields = dict(unique_fields or {})
+        self._indexes = dict(indexes or {})
         self._journal: Journal | None = None
         tables: Tables = {}
         if self.path is not None:
@@ -226,7 +331,7 @@ class Store:
         table_name = f"{namespace}/{name}"
         found = self._collections.get(table_name)
         if found is None:
-            found = Collection(self, self._table(table_name), self._unique_fields.get(name, ()))
+            found = Collection(self, self._table(table_name), self._indexes.get(name, NO_INDEXES))
             self._collections[table_name] = found
         return found
 

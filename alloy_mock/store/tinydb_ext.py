@@ -103,6 +103,10 @@ class KeyedTable(Table):
         doc = self._read_table().get(key)
         return dict(doc) if doc is not None else None
 
+    def view_doc(self, key: str) -> Mapping[str, Any] | None:
+        """The stored document itself (not a copy), for reading only."""
+        return self._read_table().get(key)
+
     def raw_items(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
         """The stored (id, document) pairs, not copied: for building indexes, not for changing."""
         return iter(self._read_table().items())
@@ -139,17 +143,29 @@ class KeyedTable(Table):
         return True
 
     def replace_doc(self, key: str, doc: Mapping[str, Any]) -> None:
-        """Make the document with this key hold exactly `doc` (inserting it if absent)."""
+        """Make the document with this key hold exactly `doc` (inserting it if absent).
 
-        def replace(current: MutableMapping[str, Any]) -> None:
-            current.clear()
-            current.update(doc)
-
-        if not self.update(replace, doc_ids=[key]):  # type: ignore[list-item]
-            self.insert_docs([(key, doc)])
+        Written directly, as insert_new() is: TinyDB's update() walks a recorder view per call, which
+        costs more than the change on the paths that update a document per request.
+        """
+        storage = self._recording_storage()
+        raw = storage.read().setdefault(self.name, {})
+        stored = raw[key] = dict(doc)
+        storage.record(["put", self.name, key, stored])
+        self.clear_cache()
 
     def remove_doc(self, key: str) -> None:
-        self.remove(doc_ids=[key])  # type: ignore[list-item]
+        """Remove the document with this key, if there is one."""
+        storage = self._recording_storage()
+        raw = storage.read().get(self.name)
+        if raw is not None and raw.pop(key, None) is not None:
+            storage.record(["del", self.name, key])
+            self.clear_cache()
+
+    def _recording_storage(self) -> RecordingStorage:
+        storage = self.storage
+        assert isinstance(storage, RecordingStorage), "KeyedTable needs a RecordingStorage"
+        return storage
 
     def _update_table(self, updater: Callable[[dict[int, Mapping[Any, Any]]], None]) -> None:
         storage = self.storage

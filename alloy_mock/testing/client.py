@@ -7,10 +7,10 @@ state from the test's thread.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import orjson
 
@@ -94,11 +94,16 @@ class AlloyMock:
         url = f"{self.root_url}/_mock/{path.lstrip('/')}".rstrip("/")
         if query:
             url += "?" + urlencode(query)
-        headers = {"Accept": "application/json"}
+        # X-Alloy-Mock: what the control API wants on a write (also without a body) to know it is no web page's form.
+        headers = {"Accept": "application/json", "X-Alloy-Mock": "1"}
         if body is not None:
             headers["Content-Type"] = "application/json"
         if self.settings.admin_token is not None:
             headers["Authorization"] = f"Bearer {self.settings.admin_token}"
+        return self._call(method, url, body, headers)
+
+    def _call(self, method: str, url: str, body: Any, headers: Mapping[str, str]) -> Any:
+        """Send a request and return the parsed answer; AlloyMockError if not 2xx."""
         status, content = self._send(method.upper(), url, body, headers)
         answer = _parse(content)
         if not 200 <= status < 300:
@@ -150,6 +155,57 @@ class AlloyMock:
             body["claims"] = dict(claims)
         minted: dict[str, Any] = self.control("POST", "tokens", body)
         return minted
+
+    # -- installs -------------------------------------------------------------------------------------
+
+    def install(
+        self,
+        user: str | Mapping[str, Any],
+        integration: str,
+        workflows: Sequence[str] | None = None,
+        values: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        version: int | None = None,
+        namespace: str = "dev",
+        active: bool = True,
+        credential_ids: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """Install an integration for a user, as the hosted modal would (2023-12 has no install endpoint).
+
+        `user` is a userId, a username or a dict from `create_user`; `integration` an integrationId or
+        name; `workflows` picks workflows by id or name (default: all of the integration's). `values` is
+        {field name: value} (each value goes to every block with a field of that name) or the headless
+        form [{workflowId, blockId, fields: [{name, value}]}]; required fields need one. `version`
+        (default: the latest) applies to every workflow. An app the user has no credential of gets an
+        emulated one; with several, `credential_ids` says which. Returns {"namespace", "userId",
+        "integrationId", "data": [install]}, each install with workflowId, name, installedVersion, active,
+        values and credentialIds. Raises AlloyMockError when the emulator refuses (nothing is written then).
+        """
+        body: dict[str, Any] = {"user": _user_ref(user), "integration": integration, "namespace": namespace}
+        body["active"] = active
+        if workflows is not None:
+            body["workflows"] = list(workflows)
+        if values is not None:
+            body["values"] = values if isinstance(values, Mapping | str) else list(values)
+        if version is not None:
+            body["version"] = version
+        if credential_ids is not None:
+            body["credentialIds"] = list(credential_ids)
+        installed: dict[str, Any] = self.control("POST", "installs", body)
+        return installed
+
+    def installs(self, user: str | Mapping[str, Any], namespace: str = "dev") -> dict[str, Any]:
+        """A user's installs: {"namespace", "userId", "integrations": [installed integrationIds], "data":
+        [install]} (values and credential ids, never credential secrets)."""
+        found: dict[str, Any] = self.control(
+            "GET", "installs", params={"user": _user_ref(user), "namespace": namespace}
+        )
+        return found
+
+    def uninstall(self, user: str | Mapping[str, Any], integration: str, namespace: str = "dev") -> int:
+        """Uninstall an integration and all its workflows for a user; returns how many workflows went."""
+        params = {"user": _user_ref(user), "integration": integration, "namespace": namespace}
+        removed: dict[str, Any] = self.control("DELETE", "installs", params=params)
+        return int(removed["removed"])
 
     # -- request journal ----------------------------------------------------------------------------
 
@@ -276,6 +332,95 @@ class AlloyMock:
     def restore_snapshot(self, name: str) -> None:
         """Put back the data saved under `name`."""
         self.control("POST", f"snapshots/{name}/restore")
+
+    # -- runs (executions of installed workflows) -------------------------------------------------------
+
+    def fail_runs(
+        self,
+        workflow: str | None = None,
+        user: str | Mapping[str, Any] | None = None,
+        block: str | None = None,
+        message: str | None = None,
+        times: int | None = 1,
+        namespace: str | None = None,
+    ) -> dict[str, Any]:
+        """Make the next `times` runs (None: every run, until cleared) fail at a block; returns the rule.
+
+        `workflow` is a workflow id or name (any workflow if None), `user` a userId, username or a dict from
+        `create_user` (anyone if None), `block` a block id, name or app such as "shopify" (the first app
+        block if None), `namespace` "dev", "prod" or "<account>.dev|prod" (every namespace if None).
+        The failed execution shows in the logs, the errors and `totalErrors`.
+        """
+        spec: dict[str, Any] = {"times": times}
+        for name, value in (("workflow", workflow), ("block", block), ("message", message)):
+            if value is not None:
+                spec[name] = value
+        if user is not None:
+            spec["user"] = _user_ref(user)
+        if namespace is not None:
+            spec["namespace"] = namespace
+        rule: dict[str, Any] = self.control("POST", "run-failures", spec)
+        return rule
+
+    def run_failures(self) -> list[dict[str, Any]]:
+        """The failure rules still set, each with its "hits" and "remaining" runs."""
+        rules: list[dict[str, Any]] = self.control("GET", "run-failures")["data"]
+        return rules
+
+    def clear_run_failures(self) -> None:
+        self.control("DELETE", "run-failures")
+
+    def stub_block_output(
+        self,
+        workflow: str,
+        block: str,
+        output: Mapping[str, Any],
+        user: str | Mapping[str, Any] | None = None,
+        namespace: str | None = None,
+    ) -> dict[str, Any]:
+        """Make `block` (id, name or app) of `workflow` return `output` instead of the emulator's sample, in
+        every run (of `user`, if given) until cleared; the next block gets it as its input. Returns the rule."""
+        spec: dict[str, Any] = {"workflow": workflow, "block": block, "output": dict(output)}
+        if user is not None:
+            spec["user"] = _user_ref(user)
+        if namespace is not None:
+            spec["namespace"] = namespace
+        rule: dict[str, Any] = self.control("POST", "block-outputs", spec)
+        return rule
+
+    def clear_block_outputs(self) -> None:
+        self.control("DELETE", "block-outputs")
+
+    def wait_for_executions(
+        self, user: str | Mapping[str, Any] | None = None, namespace: str = "dev", timeout: float = 10.0
+    ) -> bool:
+        """With --run-latency: wait until the executions recorded so far (of `user`, or of anyone in the
+        namespace) have finished. True once they have; False if a frozen clock keeps them running (advance it).
+        AlloyMockError if they would take longer than `timeout` seconds (at most 60)."""
+        body: dict[str, Any] = {"namespace": namespace, "timeoutMs": round(timeout * 1000)}
+        if user is not None:
+            body["user"] = _user_ref(user)
+        return bool(self.control("POST", "executions/wait", body)["finished"])
+
+    def logs(
+        self,
+        workflow: str,
+        user: str | Mapping[str, Any] | None = None,
+        namespace: str = "dev",
+        *,
+        error: bool = False,
+        limit: int = 30,
+        order: str = "desc",
+    ) -> list[dict[str, Any]]:
+        """A workflow's executions from the vendor API's GET /workflows/{workflow}/logs (first page, newest
+        first), for `user` or everyone in the namespace; `error=True` keeps the failed ones."""
+        params: dict[str, Any] = {"limit": limit, "order": order, "error": "true" if error else None}
+        if user is not None:
+            params["userId"] = _user_ref(user)
+        query = urlencode({k: v for k, v in params.items() if v is not None})
+        url = f"{self.base_url}/workflows/{quote(workflow, safe='')}/logs?{query}"
+        entries: list[dict[str, Any]] = self._call("GET", url, None, self.headers(namespace))["data"]
+        return entries
 
 
 def format_request(entry: Mapping[str, Any]) -> str:

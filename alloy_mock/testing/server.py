@@ -54,7 +54,7 @@ class BackgroundServer:
             raise
         config = uvicorn.Config(
             app,
-            http=http_protocol(),
+            http=http_protocol(self.settings),  # the limits and JSON errors of `serve`
             log_config=None,
             access_log=self.settings.access_log,
             lifespan="on",

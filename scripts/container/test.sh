@@ -8,8 +8,9 @@
 #   2. builds a base image (Debian bookworm minbase + python3 + python3-venv) with debootstrap, unless
 #      it exists already: no image registry is needed, only the Debian and PyPI package registries;
 #   3. builds the Dockerfile on that base;
-#   4. runs the image and checks: the HEALTHCHECK and /health, a user created with the dev key and its
-#      token, that the prod key cannot see that user, a clean stop (exit code 0), the user and the
+#   4. runs the image and checks: the HEALTHCHECK and /health, the warning that /_mock has no admin
+#      token, a user created with the dev key and its token, that the prod key cannot see that user,
+#      a clean stop (exit code 0), the user and the
 #      signing keys again in a new container on the same volume, ALLOY_MOCK_PORT=18123 with the
 #      HEALTHCHECK following it, a non-root process, `IMAGE serve --port N` and `IMAGE --version`, no
 #      compiler in the image; and prints the image size.
@@ -223,6 +224,10 @@ FIRST=$RUN_ID-first
 log "starting $FIRST on port $PORT with volume $VOLUME"
 start "$FIRST" "$PORT"
 wait_healthy "$FIRST"
+# It listens on 0.0.0.0 with no admin token: it must say that /_mock is open to whoever reaches the port.
+pm logs "$FIRST" 2>&1 | grep -q "warning: listening on 0.0.0.0 without an admin token" ||
+    die_with_logs "$FIRST" "no start-up warning that the control API is open without an admin token"
+log "the server warns that the control API is open without an admin token"
 
 health=$(curl -fsS --max-time 10 "$BASE/health") || die "GET /health failed"
 [ "$(json_field "$health" status)" = ok ] || die "GET /health: $health"

@@ -8,6 +8,7 @@ const { test } = require("node:test");
 const assert = require("node:assert/strict");
 
 const h = require("./harness"); // wraps globalThis.fetch before the SDK uses it
+const c = require("./control");
 const Alloy = require("alloy-node");
 const AlloyFrontend = require("alloy-frontend");
 
@@ -117,37 +118,81 @@ test("bad tokens: the SDK passes {message: 'Unauthorized'} through", async () =>
   assert.equal(h.last().status, 401);
 });
 
-// PENDING in alloy-mock: /workflows and /workflows/{activate,deactivate} are not served yet. These tests pin the
-// current answer (a JSON 404 that the SDK passes through) and will fail once the routes exist: then assert the
-// real responses ({"data": [Workflow]}, {"activated": false}, {"activated": true}) instead.
-test("pending: getWorkflows is a JSON 404 for now", async () => {
-  const { token } = await userWithToken();
+// The workflow routes with the user's token: a workflow is installed first through the control API.
+async function userWithInstall() {
+  const user = await userWithToken();
+  await c.install(user.username, "Shopify", { workflows: [c.SYNC_CUSTOMERS] });
   const alloy = AlloyFrontend();
-  alloy.setToken(token);
+  alloy.setToken(user.token);
+  return { ...user, alloy };
+}
+
+// What the API-key route answers for the same user's workflows.
+async function workflowsByKey(userId) {
+  const response = await h.api("GET", `/2024-03/workflows?userId=${userId}`);
+  assert.equal(response.status, 200, response.text);
+  return response.json;
+}
+
+// Whether the workflow installed by userWithInstall() is active, as the API-key route says.
+async function installedActive(userId) {
+  const { data } = await workflowsByKey(userId);
+  return data.find((w) => w.workflowId === c.SYNC_CUSTOMERS).active;
+}
+
+test("getWorkflows returns {data: [Workflow]} with the token's user's install state", async () => {
+  const { alloy, userId, token } = await userWithInstall();
   const body = await alloy.getWorkflows();
   assertSentWithToken(h.last(), "https://embedded.runalloy.com/2024-03/workflows", token);
   assert.equal(h.last().method, "GET");
-  assert.equal(h.last().status, 404);
+  assert.equal(h.last().status, 200);
   assert.match(h.last().contentType, /^application\/json/);
-  assert.deepEqual(body, { message: "No route for GET /2024-03/workflows" });
+  assert.deepEqual(Object.keys(body), ["data"]);
+  const mine = body.data.find((w) => w.workflowId === c.SYNC_CUSTOMERS);
+  assert.deepEqual([mine.installed, mine.active, mine.version, mine.installedVersion], [true, true, 2, 2]);
+  assert.ok(body.data.filter((w) => w !== mine).every((w) => w.installed === false && !("installedVersion" in w)));
+  assert.deepEqual(body, await workflowsByKey(userId));
 });
 
-test("pending: deactivate and reactivate are JSON 404s for now", async () => {
-  const { token } = await userWithToken();
-  const alloy = AlloyFrontend();
-  alloy.setToken(token);
-  const workflowId = "64108e3c3cac1228833b4944"; // a seeded Shopify workflow
+test("deactivate and reactivate switch the token's user's workflow", async () => {
+  const { alloy, userId, token } = await userWithInstall();
 
-  const deactivated = await alloy.deactivate({ workflowId });
+  const deactivated = await alloy.deactivate({ workflowId: c.SYNC_CUSTOMERS });
   assertSentWithToken(h.last(), "https://embedded.runalloy.com/2024-03/workflows/deactivate", token);
   assert.equal(h.last().method, "PUT");
-  assert.equal(h.last().body, JSON.stringify({ workflowId }));
-  assert.equal(h.last().status, 404);
-  assert.deepEqual(deactivated, { message: "No route for PUT /2024-03/workflows/deactivate" });
+  assert.equal(h.last().body, JSON.stringify({ workflowId: c.SYNC_CUSTOMERS })); // the caller's data, verbatim
+  assert.equal(h.last().status, 200);
+  assert.deepEqual(deactivated, { activated: false });
+  assert.equal(await installedActive(userId), false);
 
-  const reactivated = await alloy.reactivate({ workflowId });
+  const reactivated = await alloy.reactivate({ workflowName: "Sync New Customers to Shopify" });
   assertSentWithToken(h.last(), "https://embedded.runalloy.com/2024-03/workflows/activate", token);
   assert.equal(h.last().method, "PUT");
-  assert.equal(h.last().status, 404);
-  assert.deepEqual(reactivated, { message: "No route for PUT /2024-03/workflows/activate" });
+  assert.equal(h.last().status, 200);
+  assert.deepEqual(reactivated, { activated: true });
+  assert.equal(await installedActive(userId), true);
+});
+
+test("deactivate: errors come back as JSON values and change nothing", async () => {
+  const { alloy, userId } = await userWithInstall();
+
+  // A workflow this user has not installed, and no workflow named at all: 400 messages.
+  assert.deepEqual(await alloy.deactivate({ workflowId: c.HUBSPOT_CONTACT }), { message: c.NOT_INSTALLED });
+  assert.equal(h.last().status, 400);
+  assert.deepEqual(await alloy.deactivate({}), { message: "workflowId or workflowName is required" });
+  assert.equal(h.last().status, 400);
+
+  // Another user's token reaches only that user's installs.
+  const stranger = AlloyFrontend();
+  stranger.setToken((await userWithToken()).token);
+  assert.deepEqual(await stranger.deactivate({ workflowId: c.SYNC_CUSTOMERS }), { message: c.NOT_INSTALLED });
+
+  const forged = AlloyFrontend();
+  forged.setToken("not-a-jwt");
+  assert.deepEqual(await forged.deactivate({ workflowId: c.SYNC_CUSTOMERS }), { message: "Unauthorized" });
+  assert.equal(h.last().status, 401);
+  assert.deepEqual(await forged.getWorkflows(), { message: "Unauthorized" });
+  assert.equal(h.last().status, 401);
+
+  assert.equal(await installedActive(userId), true);
 });

@@ -6,15 +6,10 @@
 
 const path = require("node:path");
 
-const VENDOR_HOSTS = ["https://embedded.runalloy.com", "https://eu-embedded.runalloy.com"];
-const DEV_KEY = process.env.ALLOY_MOCK_DEV_KEY || "alloy-mock-dev-key";
-const PROD_KEY = process.env.ALLOY_MOCK_PROD_KEY || "alloy-mock-prod-key";
-const ADMIN_TOKEN = process.env.ALLOY_MOCK_ADMIN_TOKEN || null; // the control API /_mock is open unless set
+const emulator = require("./emulator"); // before the fetch below is wrapped: its direct calls bypass the hooks
 
-const BASE_URL = (process.env.ALLOY_MOCK_URL || "").replace(/\/+$/, "");
-if (!BASE_URL) {
-  throw new Error("ALLOY_MOCK_URL is not set: start `alloy-mock serve` and export its address (http://127.0.0.1:...)");
-}
+const { BASE_URL } = emulator;
+const VENDOR_HOSTS = ["https://embedded.runalloy.com", "https://eu-embedded.runalloy.com"];
 
 function rewrite(url) {
   for (const host of VENDOR_HOSTS) {
@@ -39,8 +34,16 @@ const BUCKETS = new Set(["common", "delete", "get", "head", "post", "put", "patc
 const flatHeaders = (headers) =>
   Object.fromEntries(Object.entries(headers || {}).filter(([name]) => !BUCKETS.has(name)));
 
+// ALLOY_MOCK_TRANSPORT=proxy: the same tests with alloy-node's requests left as they are, reaching the emulator as
+// their HTTPS proxy (how users point alloy-node at it, docs/sdks.md); the interceptor then only records them.
+const VIA_PROXY = process.env.ALLOY_MOCK_TRANSPORT === "proxy";
+if (VIA_PROXY) {
+  process.env.HTTPS_PROXY = BASE_URL;
+  for (const name of ["https_proxy", "NO_PROXY", "no_proxy"]) delete process.env[name];
+}
+
 sdkAxios.interceptors.request.use((config) => {
-  const target = rewrite(config.url);
+  const target = VIA_PROXY ? config.url : rewrite(config.url);
   sent.push({
     sdk: "alloy-node",
     method: config.method.toUpperCase(),
@@ -50,6 +53,10 @@ sdkAxios.interceptors.request.use((config) => {
     headers: flatHeaders(config.headers),
     body: config.data,
   });
+  if (VIA_PROXY) {
+    rewrite(config.url); // refuses any host but the vendor's, as in the rewriting mode
+    return { ...config, alloyMockSent: sent.length - 1 };
+  }
   // proxy: false, so that http(s)_proxy in the environment cannot capture requests meant for the local emulator.
   return { ...config, url: target, proxy: false, alloyMockSent: sent.length - 1 };
 });
@@ -88,46 +95,10 @@ globalThis.fetch = async (input, init = {}) => {
   return response;
 };
 
-// Direct calls to the emulator (not through an SDK), for setup: the unwrapped fetch and the dev key by default.
-async function api(method, apiPath, { body, key = DEV_KEY, headers = {} } = {}) {
-  const response = await originalFetch(BASE_URL + apiPath, {
-    method,
-    headers: {
-      ...(key ? { Authorization: `Bearer ${key}` } : {}),
-      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, contentType: response.headers.get("content-type"), json, text };
-}
+// Where the links the emulator hands out point: its own address, or, for a caller that reached it under the vendor's
+// host name (through the proxy), the vendor's app host, as the real service answers (README: --public-url).
+const LINK_ORIGIN = VIA_PROXY ? "https://app.runalloy.com" : BASE_URL;
+// A link as the test itself can open it (the test is not behind the proxy).
+const reachable = (link) => (link.startsWith(LINK_ORIGIN) ? BASE_URL + link.slice(LINK_ORIGIN.length) : link);
 
-let counter = 0;
-function unique(prefix) {
-  counter += 1;
-  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${counter}@example.com`;
-}
-
-// The JWT payload, decoded without verification (the emulator's own tests check signatures).
-function claims(token) {
-  return JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString("utf8"));
-}
-
-// Run `fn` and return what it threw (alloy-node throws bare strings, not Errors); fail if it did not throw.
-async function thrown(fn) {
-  try {
-    await fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected the call to throw, but it returned");
-}
-
-module.exports = { ADMIN_TOKEN, BASE_URL, DEV_KEY, PROD_KEY, api, claims, last, sent, thrown, unique };
+module.exports = { ...emulator, LINK_ORIGIN, VIA_PROXY, last, reachable, sent };

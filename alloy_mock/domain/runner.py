@@ -1,0 +1,350 @@
+"""Running workflows: a custom event or a webhook call runs a user's installed, active workflows block by block.
+
+Each block of the workflow records a result in order. The trigger's output is the payload (`{"body": data}`,
+as the vendor's logs show it); an app block's output is a deterministic sample (domain/samples.py) unless a
+test stubbed it. A run fails at a block when a test asks for it (a run-failure rule, or the payload marker
+`"__alloy_mock": {"failAt": <block id, name or app>, "message": ...}`), or when the credential the install
+uses for that app has been deleted. Times come from the emulator's clock.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
+
+import orjson
+
+from ..auth import Namespace
+from ..catalogue import Block, Catalogue, Workflow
+from ..clock import Clock, iso_milliseconds
+from ..ids import new_nanoid, new_uuid
+from .credentials import Credentials
+from .errors import InvalidInput
+from .executions import Execution, ExecutionError, Executions
+from .installs import Installs, WorkflowInstall
+from .samples import Seed, sample_output
+from .users import User
+
+MARKER = "__alloy_mock"
+MAX_EVENT_NAME = 200
+# How deeply a run's data may nest: the log entry wraps it in a few more levels, and orjson writes at most 254.
+MAX_DATA_DEPTH = 100
+
+
+class RunOverrides(Protocol):
+    """What tests set through the control API (control/run_rules.py implements it); false when empty."""
+
+    def __bool__(self) -> bool: ...
+
+    def failure(self, namespace: str, workflow: Workflow, user_id: str, username: str) -> tuple[str | None, str] | None:
+        """(block reference, message) if this run is to fail; None otherwise."""
+
+    def output(
+        self, namespace: str, workflow: Workflow, block: Block, user_id: str, username: str
+    ) -> dict[str, Any] | None:
+        """The stubbed output of `block` in this run, if any."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    block: str | None  # a block id, name or app type; None: the first app block
+    message: str
+
+
+def payload(value: Any, name: str = "data") -> dict[str, Any]:
+    """A run's `data`: an object, or a string holding one (the vendor's contract types it as a JSON string)."""
+    if value is None:
+        raise InvalidInput(f"{name} is required")
+    if isinstance(value, str):
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            raise InvalidInput(f"{name} must be an object, or a string holding a JSON object") from None
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{name} must be an object, or a string holding a JSON object")
+    if _brackets(value) > MAX_DATA_DEPTH and not nests_at_most(value, MAX_DATA_DEPTH):
+        raise InvalidInput(f"{name} nests objects and arrays more than {MAX_DATA_DEPTH} levels deep")
+    return value
+
+
+def _brackets(value: Any) -> int:
+    """How many objects and arrays `value` holds in all: a bound of its depth, counted in C."""
+    try:
+        text = orjson.dumps(value)
+    except orjson.JSONEncodeError:  # nested past orjson's own limit (254 levels)
+        return sys.maxsize
+    return text.count(b"{") + text.count(b"[")  # strings may add some: then the walk below decides
+
+
+def nests_at_most(value: Any, levels: int) -> bool:
+    """Whether `value` has at most `levels` levels of objects and arrays (walked without recursion)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > levels:
+            return False
+        pending.extend((child, depth + 1) for child in children)
+    return True
+
+
+def _marker_failure(data: dict[str, Any]) -> Failure | None:
+    """The failure asked for by the payload marker (removed from the data it comes with)."""
+    marker = data.pop(MARKER, None)
+    if marker is None:
+        return None
+    if not isinstance(marker, dict) or set(marker) - {"failAt", "message"}:
+        raise InvalidInput(f'data.{MARKER} must be {{"failAt": <block id, name or app>, "message": <text>}}')
+    block, message = marker.get("failAt"), marker.get("message", "Emulated failure (payload marker)")
+    if (block is not None and not isinstance(block, str)) or not isinstance(message, str) or not message:
+        raise InvalidInput(f"data.{MARKER}.failAt and .message must be strings")
+    return Failure(block, message)
+
+
+def _fails_here(failure: Failure | None, block: Block, first_app: Block | None) -> bool:
+    """Whether `block` (an app block: triggers never fail) is where `failure` makes the run fail."""
+    if failure is None:
+        return False
+    if failure.block is None:
+        return block is first_app
+    ref = failure.block
+    return ref in (block.id, block.name, block.type) or ref.casefold() == block.name.casefold()
+
+
+def _names_a_block(failure: Failure, workflow: Workflow) -> bool:
+    """Whether the marker's failAt names a block of `workflow`; 400 when it names only its trigger, which
+    cannot fail (it would otherwise be silently ignored)."""
+    if failure.block is None or any(_fails_here(failure, block, None) for block in workflow.blocks[1:]):
+        return True
+    if _fails_here(failure, workflow.blocks[0], None):
+        raise InvalidInput(
+            f"data.{MARKER}.failAt {failure.block!r} names the trigger of {workflow.name!r}, which cannot fail: "
+            "name an app block (its id, name or app)"
+        )
+    return False
+
+
+class Step(NamedTuple):
+    block: Block
+    trigger: bool
+    credential_app: str | None  # the app whose credential the block needs, if any
+    duration_ms: int
+
+
+class RunPlan(NamedTuple):
+    steps: list[Step]
+    first_app: Block  # where a failure without a block fails: the first app block, else the last block
+
+
+def plan_of(workflow: Workflow, catalogue: Catalogue, latency_ms: int) -> RunPlan:
+    """The blocks of a run in order, with what each needs. Each block takes a few milliseconds, fixed per
+    block (a frozen clock gives the same times every run), or --run-latency spread over the blocks."""
+    seed = Seed(workflow.workflow_id)
+    durations = [seed.number(2, 40, salt=index) for index in range(len(workflow.blocks))]
+    if latency_ms:  # spread over the blocks, the last one taking what rounding left
+        scale = latency_ms / sum(durations)
+        durations = [round(d * scale) for d in durations[:-1]]
+        durations.append(latency_ms - sum(durations))
+    apps = set(workflow.apps)
+    steps = []
+    for index, block in enumerate(workflow.blocks):
+        app = block.type.removesuffix("Trigger")
+        needs = app if index and catalogue.credential_metadata(app) is not None else None
+        steps.append(Step(block, index == 0, needs, durations[index]))
+    blocks = workflow.blocks
+    first_app = next((b for b in blocks[1:] if b.type.removesuffix("Trigger") in apps), blocks[-1])
+    return RunPlan(steps, first_app)
+
+
+class Runner:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        installs: Installs,
+        credentials: Credentials,
+        executions: Executions,
+        clock: Clock,
+        overrides: RunOverrides,
+        latency_ms: int = 0,
+        strict: bool = False,
+    ) -> None:
+        self._catalogue = catalogue
+        self._installs = installs
+        self._credentials = credentials
+        self._executions = executions
+        self._clock = clock
+        self._overrides = overrides
+        self.latency_ms = latency_ms
+        self.strict = strict
+        self._plans: dict[str, RunPlan] = {}
+
+    def _plan(self, workflow: Workflow) -> RunPlan:
+        """What does not change from one run of a workflow to the next, worked out once."""
+        found = self._plans.get(workflow.workflow_id)
+        if found is None:
+            found = plan_of(workflow, self._catalogue, self.latency_ms)
+            self._plans[workflow.workflow_id] = found
+        return found
+
+    def run_event(self, namespace: Namespace, user: User, event: Any, data: Any) -> list[Execution]:
+        """Run every installed, active workflow of the user that starts with custom event `event`.
+
+        An unknown event, or one no active workflow of the user starts with, runs nothing (the vendor still
+        answers 200); in strict mode both are InvalidInput.
+        """
+        if event is None:
+            raise InvalidInput("event is required (the name of a custom event)")
+        if not isinstance(event, str) or not event.strip():
+            raise InvalidInput("event must be a non-empty string (the name of a custom event)")
+        if len(event) > MAX_EVENT_NAME:
+            raise InvalidInput(f"event must be at most {MAX_EVENT_NAME} characters")
+        body = payload(data)
+        if self.strict and self._catalogue.find_event(event) is None:
+            known = ", ".join(e.name for e in self._catalogue.events)
+            raise InvalidInput(f"Unknown event {event!r} (the account's custom events: {known})")
+        marker = _marker_failure(body)
+        triggered = self._catalogue.workflows_for_event(event)
+        matched = []
+        for install in self._installs.active_among(namespace, user.user_id, triggered):
+            found = self._catalogue.find_workflow(install.workflow_id)
+            assert found is not None
+            matched.append((found[1], install))
+        if not matched and self.strict:
+            raise InvalidInput(f"No installed, active workflow of this user starts with the event {event!r}")
+        if marker is not None:  # checked for every workflow before any runs, so that a bad marker records nothing
+            for workflow, _ in matched:
+                _names_a_block(marker, workflow)
+        return [self._run(namespace, user, workflow, install, dict(body), marker) for workflow, install in matched]
+
+    def run_webhook(self, namespace: Namespace, user: User, ref: str, data: Any) -> Execution:
+        """Run one webhook-triggered workflow the user has installed and activated."""
+        body = payload(data)
+        marker = _marker_failure(body)
+        workflow = self._installs.workflow(ref, prefer=self._installs.for_user(namespace, user.user_id))
+        trigger = workflow.trigger
+        if trigger.type == "customEvent":
+            raise InvalidInput(
+                f"{workflow.name!r} starts with the custom event {trigger.event!r}: run it with POST /run/event"
+            )
+        if trigger.type != "webhook":
+            raise InvalidInput(f"{workflow.name!r} runs on a schedule, not from a webhook")
+        install = self._runnable(namespace, user, workflow)
+        return self._run(namespace, user, workflow, install, body, marker)
+
+    def rerun(self, namespace: Namespace, user: User, workflow_ref: str, execution_id: str) -> Execution:
+        """A new execution with the same input as a stored one."""
+        workflow = self._installs.workflow(workflow_ref)
+        stored = self._executions.get(namespace, execution_id, workflow.workflow_id, user.user_id)
+        entry = orjson.loads(stored["body"])
+        data = entry["inputs"][0]["data"] if entry.get("inputs") else {}
+        install = self._runnable(namespace, user, workflow)
+        # The stored input has no payload marker (it was taken out when the run was recorded).
+        return self._run(namespace, user, workflow, install, dict(data), rerun_of=execution_id)
+
+    def _runnable(self, namespace: Namespace, user: User, workflow: Workflow) -> WorkflowInstall:
+        install = self._installs.get(namespace, user.user_id, workflow.workflow_id)
+        if install is None:
+            raise InvalidInput(f"{workflow.name!r} is not installed for this user")
+        if not install.active:
+            raise InvalidInput(f"{workflow.name!r} is installed but not active for this user (activate it first)")
+        return install
+
+    def _failure(self, namespace: Namespace, user: User, workflow: Workflow, marker: Failure | None) -> Failure | None:
+        if marker is not None:  # a payload marker wins over the rules, even where it names no block of this one
+            return marker if _names_a_block(marker, workflow) else None
+        if not self._overrides:  # no test controls set: the common case
+            return None
+        ruled = self._overrides.failure(namespace.id, workflow, user.user_id, user.username)
+        return None if ruled is None else Failure(*ruled)
+
+    def _run(
+        self,
+        namespace: Namespace,
+        user: User,
+        workflow: Workflow,
+        install: WorkflowInstall,
+        data: dict[str, Any],
+        marker: Failure | None = None,
+        rerun_of: str | None = None,
+    ) -> Execution:
+        failure = self._failure(namespace, user, workflow, marker)
+        plan = self._plan(workflow)
+        overrides = self._overrides if self._overrides else None
+        now = self._clock.now()
+        # Times in whole milliseconds (as the vendor writes them), never later than the clock's.
+        at_ms = int(now * 1000)
+        stamp = first_stamp = iso_milliseconds(at_ms)
+        results: list[dict[str, Any]] = []
+        inputs: list[dict[str, Any]] = []
+        error: ExecutionError | None = None
+        previous: Mapping[str, Any] = data
+        for step in plan.steps:
+            block = step.block
+            at_ms += step.duration_ms
+            started, stamp = stamp, iso_milliseconds(at_ms)
+            result: dict[str, Any] = {"blockId": block.id, "startedAt": started, "stoppedAt": stamp}
+            inputs.append({"blockId": block.id, "data": previous})  # serialized at once: sharing is safe
+            if step.trigger:
+                result["data"] = [[{"json": {"body": data}, "id": new_uuid()}]]
+                results.append(result)
+                continue
+            message = None
+            if failure is not None and _fails_here(failure, block, plan.first_app):
+                message = failure.message
+            elif step.credential_app is not None:
+                message = self._missing_credential(namespace, user, install, step.credential_app)
+            if message is not None:
+                result.update(data=[], error={"message": message})
+                results.append(result)
+                error = ExecutionError(block.type, block.id, message, at_ms / 1000)
+                break
+            stub = (
+                None
+                if overrides is None
+                else overrides.output(namespace.id, workflow, block, user.user_id, user.username)
+            )
+            output = (
+                stub
+                if stub is not None
+                else sample_output(
+                    block.type, workflow.workflow_id, block.id, install.values.get(block.id, {}), previous
+                )
+            )
+            result["data"] = [[{"json": output, "id": new_uuid()}]]
+            results.append(result)
+            previous = output
+        execution_id = new_nanoid()
+        entry = {
+            "executionId": execution_id,
+            "startedAt": first_stamp,
+            "stoppedAt": stamp,
+            "finished": True,
+            "results": results,
+            "inputs": inputs,
+        }
+        execution = Execution(
+            execution_id,
+            workflow.workflow_id,
+            user.user_id,
+            now,
+            at_ms / 1000 if self.latency_ms else now,
+            entry,
+            error,
+            app_actions=len(results) - 1,
+            execution_uuid=f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" if rerun_of is not None else None,
+            rerun_of=rerun_of,
+        )
+        self._executions.record(namespace, execution)
+        return execution
+
+    def _missing_credential(self, namespace: Namespace, user: User, install: WorkflowInstall, app: str) -> str | None:
+        """The error of a block whose app credential the install no longer has (deleted since the install)."""
+        credential_id = install.credential_ids.get(app)
+        if credential_id is not None and self._credentials.exists(namespace, user.user_id, credential_id):
+            return None
+        return f"No {app} credential: the credential this installation uses ({credential_id or 'none'}) was deleted"
