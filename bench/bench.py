@@ -24,6 +24,10 @@ process, unpinned) driven by Lua scripts generated into a temporary folder. Meas
     every request is served while a snapshot of LARGE+ users is being written and fsynced. A thread
     samples the database folder every 5 ms and reports how often a compaction was in progress (a
     rotated journal, db.json.journal.N, exists from the rotation to the end) and how many started.
+    At 64 connections the server is saturated and p99 is mostly time spent queueing (the normal
+    POST row's p99 is several times its service time), so the pair is also measured at a light load,
+    LIGHT_CONNECTIONS connections, where p99 is service time plus any stall: the p99 target is judged
+    there, with the same run without compaction beside it.
 
 Each run is preceded by a short warm-up (POST runs warm up with token requests, which write nothing).
 Exit status: 0 when every target passes, 1 when one fails, 2 when the benchmark cannot run.
@@ -65,6 +69,7 @@ MIN_BASELINE_FRACTION = 0.5
 MAX_STARTUP_S = 1.0
 MAX_RESET_MS = 10.0
 MAX_COMPACTION_P99_MS = 10.0
+LIGHT_CONNECTIONS = 4  # (g): a load that leaves the server idle part of the time
 
 
 def log(message: str) -> None:
@@ -421,13 +426,15 @@ class Wrk:
             path.write_text(text)
         return path
 
-    def run(self, server: Server, path: str, lua: Path, args: list[str], seconds: float) -> dict[str, Any]:
+    def run(
+        self, server: Server, path: str, lua: Path, args: list[str], seconds: float, connections: int | None = None
+    ) -> dict[str, Any]:
         command = [
             "wrk",
             "-t",
             str(self.threads),
             "-c",
-            str(self.connections),
+            str(connections or self.connections),
             "-d",
             f"{max(1, round(seconds))}s",
             "--timeout",
@@ -455,10 +462,11 @@ class Wrk:
         args: list[str] | None = None,
         warm: tuple[str, Path, list[str]] | None = None,
         during: contextlib.AbstractContextManager[Any] | None = None,
+        connections: int | None = None,
     ) -> Load:
         """A short warm-up run (the same requests, or `warm` = (path, script, args)), then the
-        measured run (inside `during`, if given). Without `args`, each run gets a fresh run id as its
-        argument (unique names)."""
+        measured run (inside `during`, if given; with `connections` instead of the default). Without
+        `args`, each run gets a fresh run id as its argument (unique names)."""
 
         def run_args(kind: str) -> list[str]:
             if args is not None:
@@ -473,7 +481,7 @@ class Wrk:
             server.check_alive()
         cpu_before = server.cpu_seconds()
         with during or contextlib.nullcontext():
-            load = Load.from_wrk(self.run(server, path, lua, run_args("run"), self.duration))
+            load = Load.from_wrk(self.run(server, path, lua, run_args("run"), self.duration, connections))
         cpu = server.cpu_seconds() - cpu_before
         server.check_alive()
         load.server_cpu_pct = round(100 * cpu / load.seconds, 1)
@@ -634,30 +642,48 @@ def measure_get_token(wrk: Wrk, results: Results, data: Seeded) -> None:
 
 
 def measure_post_users(
-    wrk: Wrk, workdir: Path, results: Results, data: Seeded, cycle: int, last: bool, compacting: bool = False
+    wrk: Wrk,
+    workdir: Path,
+    results: Results,
+    data: Seeded,
+    cycle: int,
+    last: bool,
+    compacting: bool = False,
+    connections: int | None = None,
 ) -> None:
     """POST runs start from the seeded state: a server on a fresh copy of the seeded files, warmed up
     with token requests (which write nothing), so the namespace holds `count` users when it starts.
-    `compacting`: the server compacts continuously (g), and a sampler watches its files."""
-    key = f"{data.label} POST users" + (" during compaction" if compacting else "")
-    db = copy_db(data.template, workdir / f"{data.label}-post-{cycle}{'-compacting' if compacting else ''}")
+    `compacting`: the server compacts continuously (g), and a sampler watches its files; `connections`:
+    the load's, instead of the default (g's light load)."""
+    key = post_key(data.label, compacting, connections)
+    db = copy_db(data.template, workdir / f"{key.replace(' ', '-').replace(',', '')}-{cycle}")
     server = spawn(f"alloy-{data.label}-post", alloy_mock_argv(db, compacting), workdir)
     try:
         warm = (f"{API}/users", wrk.script("get_token.lua", LUA_GET_TOKEN), [str(data.ids_file)])
         lua = wrk.script("post_unique.lua", LUA_POST_UNIQUE)
         sampler = CompactionSampler(db)
-        load = wrk.measure(key, server, f"{API}/users", lua, warm=warm, during=sampler if compacting else None)
+        during = sampler if compacting else None
+        load = wrk.measure(key, server, f"{API}/users", lua, warm=warm, during=during, connections=connections)
         after = count_users(server)
         results.add(key, f"{data.count:,}", load)
         results.users_around_post.setdefault(key, []).append((data.count, after))
         if compacting:
             results.compaction.append(sampler.summary())
             log(f"{key}: {sampler.summary()}")
-        if last and not compacting:
+        if last and not compacting and connections is None:
             results.rss_kib[f"alloy-mock {data.label} after a POST run ({after:,} users)"] = server.rss_kib()
     finally:
         server.stop()
         shutil.rmtree(db.parent, ignore_errors=True)
+
+
+def post_key(label: str, compacting: bool = False, connections: int | None = None) -> str:
+    """The series name of a POST /users run: "100k POST users during compaction, 4 connections"."""
+    return (
+        f"{label} POST users"
+        + (" during compaction" if compacting else "")
+        + (f", {connections} connections" if connections else "")
+    )
 
 
 class CompactionSampler:
@@ -833,7 +859,10 @@ def run_benchmark(wrk: Wrk, workdir: Path, results: Results, small: int, large: 
                 measure_get_token(wrk, results, data)
             for data in sets:
                 measure_post_users(wrk, workdir, results, data, cycle, last=cycle == repeat - 1)
-            measure_post_users(wrk, workdir, results, sets[-1], cycle, last=False, compacting=True)
+            for connections in (None, LIGHT_CONNECTIONS):
+                if connections:
+                    measure_post_users(wrk, workdir, results, sets[-1], cycle, False, False, connections)
+                measure_post_users(wrk, workdir, results, sets[-1], cycle, False, True, connections)
             results.loadavg.append(loadavg())
         results.rss_kib["baseline"] = baseline.rss_kib()
         for data in sets:
@@ -902,10 +931,11 @@ def judge(results: Results, small: str, large: str) -> None:
             f"median of per-cycle ratios {_listed(per_cycle)} (worse of {small} and {large}); "
             f"ratio of medians {worst / base:.2f}: {worst:,.0f} vs {base:,.0f} req/s",
         )
-    compacting, normal = series[f"{large} POST users during compaction"], series[f"{large} POST users"]
+    compacting = series[post_key(large, True, LIGHT_CONNECTIONS)]
+    normal = series[post_key(large, False, LIGHT_CONNECTIONS)]
     p99s = [run.p99_ms for run in compacting.runs]
     add(
-        f"POST users p99 during compaction ({large} users)",
+        f"POST users p99 during compaction ({large} users, {LIGHT_CONNECTIONS} connections)",
         statistics.median(p99s),
         MAX_COMPACTION_P99_MS,
         "lower",
@@ -1042,6 +1072,11 @@ def report(results: Results, small: str, large: str) -> str:
         out.append(
             f"INFO  POST users during compaction: a compaction was in progress in {_listed(fractions)} of the "
             f"5 ms samples of each run; compactions started per run: {started}"
+        )
+        saturated = [results.series[post_key(large, compacting)] for compacting in (False, True)]
+        out.append(
+            f"INFO  POST users p99 at {results.config['connections']} connections ({large} users, saturated: "
+            f"mostly queueing): {saturated[0].p99_ms:.2f} ms without compaction, {saturated[1].p99_ms:.2f} ms during"
         )
     worst = {
         endpoint: min(results.series[f"{label} {endpoint}"].rps for label in (small, large))
