@@ -17,7 +17,17 @@ process, unpinned) driven by Lua scripts generated into a temporary folder. Meas
 (e) the time to reset the namespace holding LARGE users: `POST /_mock/reset` on a server started on
     a copy of the files if the server has that route (the target uses it), and `Store.reset()` timed
     in-process on a copy of the files (the target uses it when there is no such route);
-(f) the server's resident memory (VmRSS from /proc/PID/status) with LARGE users.
+(f) the server's resident memory (VmRSS from /proc/PID/status) with LARGE users;
+(g) POST /2023-12/users p99 during compaction, in every cycle beside the other POST runs: a server
+    on a fresh copy of the LARGE files that compacts continuously (bench/compacting_server.py with a
+    1-byte threshold: the next compaction starts as soon as the previous one has ended), so nearly
+    every request is served while a snapshot of LARGE+ users is being written and fsynced. A thread
+    samples the database folder every 5 ms and reports how often a compaction was in progress (a
+    rotated journal, db.json.journal.N, exists from the rotation to the end) and how many started.
+    At 64 connections the server is saturated and p99 is mostly time spent queueing (the normal
+    POST row's p99 is several times its service time), so the pair is also measured at a light load,
+    LIGHT_CONNECTIONS connections, where p99 is service time plus any stall: the p99 target is judged
+    there, with the same run without compaction beside it.
 
 Each run is preceded by a short warm-up (POST runs warm up with token requests, which write nothing).
 Exit status: 0 when every target passes, 1 when one fails, 2 when the benchmark cannot run.
@@ -58,6 +68,8 @@ MAX_P50_GROWTH = 1.3
 MIN_BASELINE_FRACTION = 0.5
 MAX_STARTUP_S = 1.0
 MAX_RESET_MS = 10.0
+MAX_COMPACTION_P99_MS = 10.0
+LIGHT_CONNECTIONS = 4  # (g): a load that leaves the server idle part of the time
 
 
 def log(message: str) -> None:
@@ -171,8 +183,9 @@ def spawn(name: str, argv: list[str], workdir: Path, ready_path: str = "/health"
     return server
 
 
-def alloy_mock_argv(db: Path) -> list[str]:
-    return [sys.executable, "-m", "alloy_mock", "serve", "--port", "0", "--db", str(db)]
+def alloy_mock_argv(db: Path, compact_always: bool = False) -> list[str]:
+    launcher = [str(HERE / "compacting_server.py"), "1"] if compact_always else ["-m", "alloy_mock"]
+    return [sys.executable, *launcher, "serve", "--port", "0", "--db", str(db)]
 
 
 def baseline_argv(workers: int = 1, one_write: bool = False) -> list[str]:
@@ -413,13 +426,15 @@ class Wrk:
             path.write_text(text)
         return path
 
-    def run(self, server: Server, path: str, lua: Path, args: list[str], seconds: float) -> dict[str, Any]:
+    def run(
+        self, server: Server, path: str, lua: Path, args: list[str], seconds: float, connections: int | None = None
+    ) -> dict[str, Any]:
         command = [
             "wrk",
             "-t",
             str(self.threads),
             "-c",
-            str(self.connections),
+            str(connections or self.connections),
             "-d",
             f"{max(1, round(seconds))}s",
             "--timeout",
@@ -446,9 +461,12 @@ class Wrk:
         lua: Path,
         args: list[str] | None = None,
         warm: tuple[str, Path, list[str]] | None = None,
+        during: contextlib.AbstractContextManager[Any] | None = None,
+        connections: int | None = None,
     ) -> Load:
         """A short warm-up run (the same requests, or `warm` = (path, script, args)), then the
-        measured run. Without `args`, each run gets a fresh run id as its argument (unique names)."""
+        measured run (inside `during`, if given; with `connections` instead of the default). Without
+        `args`, each run gets a fresh run id as its argument (unique names)."""
 
         def run_args(kind: str) -> list[str]:
             if args is not None:
@@ -462,7 +480,8 @@ class Wrk:
                 self.run(server, warm[0], warm[1], warm[2], self.warmup)
             server.check_alive()
         cpu_before = server.cpu_seconds()
-        load = Load.from_wrk(self.run(server, path, lua, run_args("run"), self.duration))
+        with during or contextlib.nullcontext():
+            load = Load.from_wrk(self.run(server, path, lua, run_args("run"), self.duration, connections))
         cpu = server.cpu_seconds() - cpu_before
         server.check_alive()
         load.server_cpu_pct = round(100 * cpu / load.seconds, 1)
@@ -554,7 +573,8 @@ class Results:
     machine: dict[str, Any]
     config: dict[str, Any]
     series: dict[str, Series] = field(default_factory=dict)
-    users_around_post: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    users_around_post: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # by series
+    compaction: list[dict[str, Any]] = field(default_factory=list)  # what the sampler saw, per run
     populate_s: dict[str, float] = field(default_factory=dict)
     rss_kib: dict[str, int] = field(default_factory=dict)
     startup_s: list[float] = field(default_factory=list)
@@ -621,23 +641,89 @@ def measure_get_token(wrk: Wrk, results: Results, data: Seeded) -> None:
     results.add(f"{data.label} GET token", f"{data.count:,}", load)
 
 
-def measure_post_users(wrk: Wrk, workdir: Path, results: Results, data: Seeded, cycle: int, last: bool) -> None:
+def measure_post_users(
+    wrk: Wrk,
+    workdir: Path,
+    results: Results,
+    data: Seeded,
+    cycle: int,
+    last: bool,
+    compacting: bool = False,
+    connections: int | None = None,
+) -> None:
     """POST runs start from the seeded state: a server on a fresh copy of the seeded files, warmed up
-    with token requests (which write nothing), so the namespace holds `count` users when it starts."""
-    db = copy_db(data.template, workdir / f"{data.label}-post-{cycle}")
-    server = spawn(f"alloy-{data.label}-post", alloy_mock_argv(db), workdir)
+    with token requests (which write nothing), so the namespace holds `count` users when it starts.
+    `compacting`: the server compacts continuously (g), and a sampler watches its files; `connections`:
+    the load's, instead of the default (g's light load)."""
+    key = post_key(data.label, compacting, connections)
+    db = copy_db(data.template, workdir / f"{key.replace(' ', '-').replace(',', '')}-{cycle}")
+    server = spawn(f"alloy-{data.label}-post", alloy_mock_argv(db, compacting), workdir)
     try:
         warm = (f"{API}/users", wrk.script("get_token.lua", LUA_GET_TOKEN), [str(data.ids_file)])
         lua = wrk.script("post_unique.lua", LUA_POST_UNIQUE)
-        load = wrk.measure(f"{data.label} POST users", server, f"{API}/users", lua, warm=warm)
+        sampler = CompactionSampler(db)
+        during = sampler if compacting else None
+        load = wrk.measure(key, server, f"{API}/users", lua, warm=warm, during=during, connections=connections)
         after = count_users(server)
-        results.add(f"{data.label} POST users", f"{data.count:,}", load)
-        results.users_around_post.setdefault(data.label, []).append((data.count, after))
-        if last:
+        results.add(key, f"{data.count:,}", load)
+        results.users_around_post.setdefault(key, []).append((data.count, after))
+        if compacting:
+            results.compaction.append(sampler.summary())
+            log(f"{key}: {sampler.summary()}")
+        if last and not compacting and connections is None:
             results.rss_kib[f"alloy-mock {data.label} after a POST run ({after:,} users)"] = server.rss_kib()
     finally:
         server.stop()
         shutil.rmtree(db.parent, ignore_errors=True)
+
+
+def post_key(label: str, compacting: bool = False, connections: int | None = None) -> str:
+    """The series name of a POST /users run: "100k POST users during compaction, 4 connections"."""
+    return (
+        f"{label} POST users"
+        + (" during compaction" if compacting else "")
+        + (f", {connections} connections" if connections else "")
+    )
+
+
+class CompactionSampler:
+    """Samples a database's folder every 5 ms while a run goes on: is a compaction in progress (a
+    rotated journal db.json.journal.N exists from the journal's rotation until the snapshot that
+    covers it is in place), and how many compactions started (such a file appeared). Samples count
+    from the first compaction on (before it, wrk prepares its requests and nothing is written)."""
+
+    def __init__(self, db: Path) -> None:
+        self._folder = db.parent
+        self._prefix = db.name + ".journal."
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.samples = 0
+        self.in_progress = 0
+        self.started = 0
+
+    def __enter__(self) -> CompactionSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        seen: set[str] = set()
+        while not self._stop.wait(0.005):  # a sampling period, not a wait for anything
+            rotated = {name for name in os.listdir(self._folder) if name.startswith(self._prefix)}
+            self.samples += bool(rotated or self.started)
+            self.in_progress += bool(rotated)
+            self.started += len(rotated - seen)
+            seen = rotated
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "samples": self.samples,
+            "in_progress_fraction": round(self.in_progress / max(1, self.samples), 3),
+            "compactions_started": self.started,
+        }
 
 
 def measure_startup(workdir: Path, data: Seeded, results: Results, repeats: int = 3) -> None:
@@ -773,6 +859,10 @@ def run_benchmark(wrk: Wrk, workdir: Path, results: Results, small: int, large: 
                 measure_get_token(wrk, results, data)
             for data in sets:
                 measure_post_users(wrk, workdir, results, data, cycle, last=cycle == repeat - 1)
+            for connections in (None, LIGHT_CONNECTIONS):
+                if connections:
+                    measure_post_users(wrk, workdir, results, sets[-1], cycle, False, False, connections)
+                measure_post_users(wrk, workdir, results, sets[-1], cycle, False, True, connections)
             results.loadavg.append(loadavg())
         results.rss_kib["baseline"] = baseline.rss_kib()
         for data in sets:
@@ -841,6 +931,18 @@ def judge(results: Results, small: str, large: str) -> None:
             f"median of per-cycle ratios {_listed(per_cycle)} (worse of {small} and {large}); "
             f"ratio of medians {worst / base:.2f}: {worst:,.0f} vs {base:,.0f} req/s",
         )
+    compacting = series[post_key(large, True, LIGHT_CONNECTIONS)]
+    normal = series[post_key(large, False, LIGHT_CONNECTIONS)]
+    p99s = [run.p99_ms for run in compacting.runs]
+    add(
+        f"POST users p99 during compaction ({large} users, {LIGHT_CONNECTIONS} connections)",
+        statistics.median(p99s),
+        MAX_COMPACTION_P99_MS,
+        "lower",
+        " ms",
+        f"median of per-cycle p99 {_listed(p99s)}; without compaction, same cycles: "
+        f"{_listed([run.p99_ms for run in normal.runs])}",
+    )
     add(
         f"start-up to /health 200 ({large} users)",
         statistics.median(results.startup_s),
@@ -911,7 +1013,7 @@ def report(results: Results, small: str, large: str) -> str:
     base = results.series["baseline GET /json"].rps
     for key, series in results.series.items():
         users = series.users
-        around = results.users_around_post.get(key.split(" ", 1)[0]) if "POST users" in key else None
+        around = results.users_around_post.get(key)
         if around:
             users = f"{around[0][0]:,}->{max(after for _, after in around):,}"
         rows.append(
@@ -964,6 +1066,18 @@ def report(results: Results, small: str, large: str) -> str:
     rss = next((kib for name, kib in results.rss_kib.items() if name.startswith(f"alloy-mock {large} (")), None)
     if rss is not None:
         out.append(f"INFO  RSS with {large} users: {rss / 1024:.1f} MiB (reported, no target)")
+    if results.compaction:
+        fractions = [run["in_progress_fraction"] for run in results.compaction]
+        started = [run["compactions_started"] for run in results.compaction]
+        out.append(
+            f"INFO  POST users during compaction: a compaction was in progress in {_listed(fractions)} of the "
+            f"5 ms samples of each run; compactions started per run: {started}"
+        )
+        saturated = [results.series[post_key(large, compacting)] for compacting in (False, True)]
+        out.append(
+            f"INFO  POST users p99 at {results.config['connections']} connections ({large} users, saturated: "
+            f"mostly queueing): {saturated[0].p99_ms:.2f} ms without compaction, {saturated[1].p99_ms:.2f} ms during"
+        )
     worst = {
         endpoint: min(results.series[f"{label} {endpoint}"].rps for label in (small, large))
         for endpoint in ("GET token", "POST users")

@@ -1,6 +1,7 @@
 """The crash test: kill -9 under a concurrent write load loses no acknowledged user.
 
     python bench/crash.py --rounds R --clients C [--duration S] [--seed-users N] [--seed X]
+                          [--compaction | --stop-at STEP[,STEP...]|all]
 
 Each round starts `alloy-mock serve` on the database the previous round left (a fresh one at
 first), checks that it starts cleanly and that every user acknowledged so far is there exactly
@@ -8,6 +9,19 @@ once, then drives a write load (C client threads, one connection each, creating 
 names; a few threads create them in batches) and kills the server with SIGKILL at a random moment.
 A final start verifies the last round, then hosts the same-username race (M threads POST one
 username at once: exactly one 200, the others 400) and must stop gracefully with exit code 0.
+
+With --compaction every server compacts continuously (bench/compacting_server.py, a 1-byte
+threshold: the next compaction starts as soon as the previous one has ended), so the kills land in
+the middle of compactions: while the snapshot is written, between the journal's rotation and the
+snapshot's rename, or while the rotated journal is removed. Each round reports the database's files
+right after the kill (a rotated journal among them: the kill interrupted a compaction), and the run
+fails unless at least one kill did.
+
+With --stop-at the kill moments are not random: round N's server holds its second compaction at the
+Nth of the given steps (cycling; `all` = rotated, writing, written, renamed, removed: see
+bench/compacting_server.py) while the load goes on, and the round makes a few more writes of its own
+once the server says it is there (so the new journal holds acknowledged writes), then kills it. The
+run fails unless every round was killed at its step.
 
 Exit status: 0 when nothing acknowledged was lost or duplicated and every check passed, 1 otherwise.
 The functions are also used by tests/test_crash.py in a reduced size.
@@ -21,6 +35,7 @@ import http.client
 import itertools
 import json
 import os
+import queue
 import random
 import signal
 import subprocess
@@ -30,11 +45,15 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+HERE = Path(__file__).resolve().parent
+STEPS = ("rotated", "writing", "written", "renamed", "removed")  # compacting_server.py's --stop-at
+STOPPED = "compaction stopped at "
 DEV_KEY = "alloy-mock-dev-key"
 API = "/2023-12"
 HEADERS = {"Authorization": f"Bearer {DEV_KEY}", "Content-Type": "application/json"}
@@ -55,6 +74,7 @@ class Server:
     db: Path
     stderr_path: Path
     start_seconds: float
+    output: queue.Queue[str] = field(default_factory=queue.Queue)  # its stdout after the address, by line
 
     @property
     def host(self) -> str:
@@ -66,6 +86,21 @@ class Server:
 
     def connection(self, timeout: float = 30) -> http.client.HTTPConnection:
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+
+    def wait_for_line(self, prefix: str, timeout: float = 120) -> str | None:
+        """The next line of its stdout that starts with `prefix` (None: none within `timeout` seconds,
+        a failure guard, or the server exited)."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.output.get(timeout=left)
+            except queue.Empty:
+                return None
+            if not line:
+                return None  # end of its output: it exited
+            if line.startswith(prefix):
+                return line.strip()
+        return None
 
     def stderr(self) -> str:
         with contextlib.suppress(OSError):
@@ -89,14 +124,19 @@ class Server:
             return self.process.returncode
 
 
-def start_server(db: Path, *args: str) -> Server:
+def start_server(db: Path, *args: str, compact_always: bool = False, stop_at: str | None = None) -> Server:
     """`alloy-mock serve --port 0 --db DB`, ready once it printed its address and /health is 200.
 
     No sleeping or polling: the first /health request waits in the listen backlog until served.
     Raises StartFailed with the server's exit code and stderr when it does not come up.
+    `compact_always`: through bench/compacting_server.py, compacting continuously; `stop_at`: also
+    holding its second compaction at that step.
     """
     stderr_path = db.with_name(f"{db.name}.{uuid.uuid4().hex[:6]}.stderr")
-    command = [sys.executable, "-m", "alloy_mock", "serve", "--port", "0", "--db", str(db), *args]
+    launcher = ["-m", "alloy_mock"]
+    if compact_always or stop_at:
+        launcher = [str(HERE / "compacting_server.py"), "1", *(["--stop-at", stop_at] if stop_at else [])]
+    command = [sys.executable, *launcher, "serve", "--port", "0", "--db", str(db), *args]
     started = time.perf_counter()
     with open(stderr_path, "w") as stderr:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True)
@@ -107,7 +147,7 @@ def start_server(db: Path, *args: str) -> Server:
         code = process.wait(timeout=30) if not first else None
         server.kill()
         raise StartFailed(f"no address printed (exit code {code}, first line {first!r}): {server.stderr()[-2000:]}")
-    threading.Thread(target=process.stdout.read, daemon=True).start()  # never let a full pipe block it
+    threading.Thread(target=_read_lines, args=(process.stdout, server.output), daemon=True).start()
     try:
         status, body = call(server.connection(), "GET", "/health")
     except (OSError, http.client.HTTPException) as exc:
@@ -118,6 +158,13 @@ def start_server(db: Path, *args: str) -> Server:
         raise StartFailed(f"/health answered {status}: {body[:300]!r}")
     server.start_seconds = time.perf_counter() - started
     return server
+
+
+def _read_lines(stream: Any, lines: queue.Queue[str]) -> None:
+    """Hand each line of `stream` to `lines`, then "" at its end (never letting a full pipe block it)."""
+    for line in stream:
+        lines.put(line)
+    lines.put("")
 
 
 def call(
@@ -197,6 +244,15 @@ class Crash:
     acked_before_kill: int
     journal_bytes_at_kill: int
     snapshot_bytes_at_kill: int
+    files_after_kill: list[str] = field(default_factory=list)  # the database's files the restart finds
+    stop_at: str | None = None  # the compaction step this round was to be killed at (--stop-at)
+    stopped: bool = False  # the server said its compaction was held at that step before the kill
+    acked_while_stopped: int = 0  # writes of the round's own, acknowledged while it was held there
+
+    @property
+    def during_compaction(self) -> bool:
+        """Whether the kill interrupted a compaction: it left a rotated journal (db.json.journal.N)."""
+        return any(name.rsplit(".", 1)[-1].isdigit() and ".journal." in name for name in self.files_after_kill)
 
 
 def load_and_kill(
@@ -206,9 +262,14 @@ def load_and_kill(
     kill_after: float,
     batch_clients: int = 1,
     batch_size: int = 100,
+    stop_at: str | None = None,
+    writes_while_stopped: int = 20,
 ) -> Crash:
     """Run `clients` writer threads (the first `batch_clients` of them create batches) against the
-    server and SIGKILL it after `kill_after` seconds, while they are writing."""
+    server and SIGKILL it after `kill_after` seconds, while they are writing.
+
+    With `stop_at` (a server started with it) the kill comes instead once the server's compaction is
+    held at that step and `writes_while_stopped` more users of this thread's were acknowledged."""
     stop = threading.Event()
     results = [LoadResult() for _ in range(clients)]
     threads = []
@@ -222,11 +283,24 @@ def load_and_kill(
     started = time.perf_counter()
     for thread in threads:
         thread.start()
-    stop.wait(kill_after)  # the load runs for a random time: this is the crash's moment, not a readiness wait
+    own = LoadResult()
+    stopped = False
+    if stop_at is None:
+        stop.wait(kill_after)  # the load runs for a random time: this is the crash's moment, not a readiness wait
+    else:
+        stopped = server.wait_for_line(STOPPED + stop_at) is not None
+        if stopped:
+            own.acked = dict(_create_users(server, f"{prefix}-own", writes_while_stopped))
+    results.append(own)
     acked_before_kill = sum(len(r.acked) for r in results)
     journal, snapshot = _size(server.db.with_name(server.db.name + ".journal")), _size(server.db)
     server.kill()
     killed_after = time.perf_counter() - started
+    files = sorted(
+        p.name
+        for p in server.db.parent.iterdir()
+        if p.name.startswith(server.db.name) and not p.name.endswith((".lock", ".stderr"))
+    )
     stop.set()
     for thread in threads:
         thread.join(timeout=60)
@@ -236,7 +310,19 @@ def load_and_kill(
         merged.attempted += r.attempted
         merged.statuses.update(r.statuses)
         merged.unexpected.extend(r.unexpected)
-    return Crash(merged, killed_after, acked_before_kill, journal, snapshot)
+    return Crash(merged, killed_after, acked_before_kill, journal, snapshot, files, stop_at, stopped, len(own.acked))
+
+
+def _create_users(server: Server, prefix: str, count: int) -> Iterator[tuple[str, str]]:
+    """POST `count` users one at a time on one connection; yields (username, userId) of each 200."""
+    conn = server.connection(timeout=30)
+    try:
+        for n in range(count):
+            status, body = call(conn, "POST", f"{API}/users", {"username": f"{prefix}-{n}"}, close=False)
+            if status == 200:
+                yield f"{prefix}-{n}", json.loads(body)["userId"]
+    finally:
+        conn.close()
 
 
 def _size(path: Path) -> int:
@@ -386,6 +472,12 @@ class Report:
     graceful_exit_code: int | None = None
     acked_total: int = 0
     seeded: int = 0
+    compaction: bool = False  # the servers compacted continuously: some kill must have interrupted one
+    stop_at: tuple[str, ...] = ()  # the steps the rounds' kills were planned at (--stop-at)
+
+    @property
+    def kills_during_compaction(self) -> int:
+        return sum(r.crash.during_compaction for r in self.rounds)
 
     @property
     def lost(self) -> list[str]:
@@ -412,6 +504,8 @@ class Report:
             and all(r.ok for r in self.races)
             and self.graceful_exit_code == 0
             and all(r.crash.acked_before_kill > 0 for r in self.rounds)
+            and (not self.compaction or self.kills_during_compaction > 0)
+            and all(r.crash.stopped for r in self.rounds if r.crash.stop_at)
         )
 
     def problems(self) -> list[str]:
@@ -429,6 +523,13 @@ class Report:
             found.append("no final verification")
         if self.graceful_exit_code not in (0, None):
             found.append(f"graceful stop exited {self.graceful_exit_code}")
+        if self.compaction and self.rounds and not self.kills_during_compaction:
+            found.append("no kill interrupted a compaction")
+        found += [
+            f"round {r.number}: the server never said its compaction was held at {r.crash.stop_at}"
+            for r in self.rounds
+            if r.crash.stop_at and not r.crash.stopped
+        ]
         return found
 
 
@@ -460,17 +561,21 @@ def run(
     seed_users: int = 0,
     rng: random.Random | None = None,
     log: Any = None,
+    compaction: bool = False,
+    stop_at: tuple[str, ...] = (),
 ) -> Report:
     """The crash test on `db` (created if absent). Each round's kill comes after a random
-    0.2*duration..duration seconds of load."""
+    0.2*duration..duration seconds of load; with `compaction`, the servers compact continuously;
+    with `stop_at`, round N is killed once its server's compaction is held at the Nth step (cycling)."""
     rng = rng or random.Random()
     say = log or (lambda message: None)
-    report = Report()
+    report = Report(compaction=compaction, stop_at=stop_at)
     acked: dict[str, str | None] = {}
     run_id = uuid.uuid4().hex[:8]
     for number in range(1, rounds + 2):
+        step = stop_at[(number - 1) % len(stop_at)] if stop_at and number <= rounds else None
         try:
-            server = start_server(db)
+            server = start_server(db, compact_always=compaction, stop_at=step)
         except StartFailed as exc:
             report.start_failures.append(f"start {number}: {exc}")
             say(f"start {number}: FAILED: {exc}")
@@ -491,7 +596,9 @@ def run(
                 report.graceful_exit_code = server.stop()
                 break
             kill_after = rng.uniform(0.2 * duration, duration)
-            crash = load_and_kill(server, f"r{number}-{run_id}", clients, kill_after, batch_clients, batch_size)
+            crash = load_and_kill(
+                server, f"r{number}-{run_id}", clients, kill_after, batch_clients, batch_size, stop_at=step
+            )
         finally:
             if server.process.poll() is None and report.graceful_exit_code is None:
                 server.kill()
@@ -501,10 +608,18 @@ def run(
             _verified(number, server, check)
             + f"; load: {len(crash.load.acked)} acknowledged of {crash.load.attempted} sent, "
             f"killed after {crash.killed_after_s:.2f} s (journal {crash.journal_bytes_at_kill:,} B, "
-            f"snapshot {crash.snapshot_bytes_at_kill:,} B)"
+            f"snapshot {crash.snapshot_bytes_at_kill:,} B; left {', '.join(crash.files_after_kill)})"
+            + (_stopped(crash) if step else "")
         )
     report.acked_total = len(acked)
     return report
+
+
+def _stopped(crash: Crash) -> str:
+    if not crash.stopped:
+        return f"; its compaction never stopped at {crash.stop_at}"
+    held = crash.acked_while_stopped
+    return f"; killed with its compaction held at {crash.stop_at}, {held} writes acknowledged there"
 
 
 def _merge(a: Verification | None, b: Verification) -> Verification:
@@ -538,6 +653,16 @@ def summary(report: Report) -> str:
         f"failed: {len(report.start_failures)}",
         f"start-up times: {[round(r.start_seconds, 2) for r in report.rounds]} s",
         f"compactions seen (journal shrank between kills): {_compactions(report)}",
+        f"kills that interrupted a compaction (a rotated journal left): {report.kills_during_compaction} "
+        f"of {len(report.rounds)}",
+        *(
+            [
+                f"kills at a planned compaction step: {sum(r.crash.stopped for r in report.rounds)} of "
+                f"{len(report.rounds)} ({', '.join(r.crash.stop_at or '-' for r in report.rounds)})"
+            ]
+            if report.stop_at
+            else []
+        ),
         f"lost acknowledged users: {len(report.lost)}",
         f"duplicated usernames or ids: {len(report.duplicates)}",
         f"unexpected answers under load: {len(report.unexpected)}",
@@ -559,6 +684,14 @@ def _compactions(report: Report) -> int:
     return sum(1 for a, b in itertools.pairwise(sizes) if b < a)
 
 
+def _steps(text: str) -> tuple[str, ...]:
+    steps = STEPS if text == "all" else tuple(text.split(","))
+    unknown = [step for step in steps if step not in STEPS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown step(s) {', '.join(unknown)}: choose from {', '.join(STEPS)}")
+    return steps
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5, help="crashes (default 5)")
@@ -571,6 +704,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed-users", type=int, default=0, help="users created before the first crash")
     parser.add_argument("--seed", type=int, help="random seed for the kill moments")
     parser.add_argument("--db", type=Path, help="database to use (default: a new temporary one)")
+    parser.add_argument(
+        "--compaction", action="store_true", help="servers compact continuously, so kills interrupt compactions"
+    )
+    parser.add_argument(
+        "--stop-at",
+        type=_steps,
+        default=(),
+        help=f"kill each round at a compaction step, cycling: a comma-separated list of {', '.join(STEPS)}, or all",
+    )
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
 
@@ -591,6 +733,8 @@ def main(argv: list[str] | None = None) -> int:
             seed_users=args.seed_users,
             rng=rng,
             log=say,
+            compaction=args.compaction,
+            stop_at=args.stop_at,
         )
         print(summary(report))
     return 0 if report.ok else 1

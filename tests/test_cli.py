@@ -179,6 +179,19 @@ def test_corrupt_journal_is_refused_and_left_untouched(tmp_path: Path, bad_line:
     assert not db.exists(), "nothing may be written over a corrupt journal"
 
 
+def test_torn_rotated_journal_before_the_journal_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    """A compaction's rotated journal is complete once rotated: a torn line in it is damage, not a crash."""
+    db = tmp_path / "db.json"
+    rotated, journal = tmp_path / "db.json.journal.1", tmp_path / "db.json.journal"
+    line = b'[["put", "default.dev/users", "u1", {"userId": "u1", "username": "ann", "createdAt": "x"}]]\n'
+    db.write_bytes(b"{}")
+    rotated.write_bytes(line + line[:30])
+    journal.write_bytes(line)
+    result = serve_fails("--port", "0", "--db", str(db))
+    assert_fails_with_one_line(result, str(rotated))
+    assert (db.read_bytes(), rotated.read_bytes(), journal.read_bytes()) == (b"{}", line + line[:30], line)
+
+
 def test_db_under_a_regular_file(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("I am not a folder")

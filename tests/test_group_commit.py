@@ -9,6 +9,7 @@ happens to the helper process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import importlib
 import os
@@ -24,9 +25,12 @@ import orjson
 import pytest
 
 from alloy_mock.store import DatabaseError, DurabilityError, Indexes, Store
+from alloy_mock.store.group_commit import GroupCommit
 from alloy_mock.store.journal import Journal
+from alloy_mock.store.loading import DatabaseFiles
 
-journal_module = importlib.import_module("alloy_mock.store.journal")
+helper_module = importlib.import_module("alloy_mock.store.helper_process")
+lock_module = importlib.import_module("alloy_mock.store.lock")
 store_module = importlib.import_module("alloy_mock.store.store")
 
 NS = "acme.dev"
@@ -59,8 +63,17 @@ def journal(store: Store) -> Journal:
 
 
 def on_disk(db: Path) -> bytes:
-    """The journal and the snapshot: an acknowledged write is in one of them (compaction moves it)."""
-    return db.with_name(db.name + ".journal").read_bytes() + db.read_bytes()
+    """The journal, the rotated journals and the snapshot: an acknowledged write is in one of them.
+
+    Read in this order so that a compaction running meanwhile cannot hide a write: a journal is
+    rotated before its rotated file is removed, and that only after the snapshot holding it is in place.
+    """
+    files = DatabaseFiles(db)
+    found = [files.journal.read_bytes()]
+    for path in files.rotated_journals():
+        with contextlib.suppress(FileNotFoundError):  # removed meanwhile: the snapshot has it
+            found.append(path.read_bytes())
+    return b"".join([*found, db.read_bytes()])
 
 
 def user_ids(store: Store) -> set[str]:
@@ -96,12 +109,12 @@ def assert_writes_fail(store: Store, problem: str) -> None:
         store.collection(NS, "users").insert("u2", {"userId": "u2", "username": "u2"})
 
 
-def fake_helper(tmp_path: Path, on_sync: str, on_snapshot: str) -> Path:
-    """A stand-in for fsync_helper.py: answers `on_sync` to "j" (or exits if empty), the same for "s"."""
+def fake_helper(tmp_path: Path, on_sync: str, on_rotation: str) -> Path:
+    """A stand-in for fsync_helper.py: answers `on_sync` to "j" (or exits if empty), the same for "n"."""
     script = tmp_path / "fake_helper.py"
     script.write_text(
         "import sys\n"
-        f"answers = {{b'j': {on_sync!r}, b's': {on_snapshot!r}}}\n"
+        f"answers = {{b'j': {on_sync!r}, b'n': {on_rotation!r}}}\n"
         "for line in sys.stdin.buffer:\n"
         "    answer = answers[line[:1]]\n"
         "    if not answer:\n"
@@ -165,7 +178,7 @@ def test_a_killed_helper_loses_no_acknowledged_write(open_store: Callable[[], St
 def test_an_fsync_error_fails_the_waiting_writes_and_every_later_one(
     open_store: Callable[[], Store], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(journal_module, "HELPER_SCRIPT", fake_helper(tmp_path, "e disk on fire", "s"))
+    monkeypatch.setattr(helper_module, "HELPER_SCRIPT", fake_helper(tmp_path, "e disk on fire", "n"))
     assert_writes_fail(open_store(), "disk on fire")
 
 
@@ -189,10 +202,10 @@ def test_compaction_through_the_helper_keeps_every_write(
     assert user_ids(open_store()) == written
 
 
-def test_a_helper_that_dies_during_a_snapshot_leaves_it_to_the_server(
+def test_a_helper_that_dies_on_a_rotation_leaves_it_to_the_server(
     open_store: Callable[[], Store], db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(journal_module, "HELPER_SCRIPT", fake_helper(tmp_path, "j", ""))
+    monkeypatch.setattr(helper_module, "HELPER_SCRIPT", fake_helper(tmp_path, "j", ""))
     monkeypatch.setattr(store_module, "MIN_COMPACTION_BYTES", 1)
     store = open_store()
 
@@ -200,13 +213,55 @@ def test_a_helper_that_dies_during_a_snapshot_leaves_it_to_the_server(
         journal(store).start_sync_helper()
         assert journal(store).helper_pid is not None
         written = await write_all(store, db_path, "u", 200)
-        assert journal(store).helper_pid is None, "the helper should have died on the snapshot"
+        assert journal(store).helper_pid is None, "the helper should have died on the rotation"
         return written
 
     written = asyncio.run(main())
     store.close()
-    assert not db_path.with_name(db_path.name + ".tmp").exists(), "the snapshot was put in place by the server"
+    assert not db_path.with_name(db_path.name + ".tmp").exists(), "the snapshot was put in place"
     assert user_ids(open_store()) == written
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc")
+def test_after_a_rotation_the_helper_fsyncs_the_new_journal(open_store: Callable[[], Store], db_path: Path) -> None:
+    store = open_store()
+
+    async def main() -> list[str]:
+        journal(store).start_sync_helper()
+        await write_all(store, db_path, "a", 20)
+        assert journal(store).compact(store._storage.read())
+        await write_all(store, db_path, "b", 20)  # the first group commit after the rotation sends "n"
+        pid = journal(store).helper_pid
+        assert pid is not None
+        return [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+
+    held = asyncio.run(main())
+    assert str(db_path.with_name("db.json.journal").resolve()) in held
+    assert not [link for link in held if "db.json.journal." in link], "the rotated journal is let go of"
+    store.close()
+    assert user_ids(open_store()) == {f"{p}{i}" for p in "ab" for i in range(20)}
+
+
+def test_a_rotation_waits_until_the_previous_one_is_durable(tmp_path: Path) -> None:
+    files = DatabaseFiles(tmp_path / "db.json")
+    commits = GroupCommit(files, os.open(files.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), None)
+
+    def rotation_to(number: int) -> Callable[[], int]:
+        def reopen() -> int:
+            os.rename(files.journal, files.rotated_journal(number))
+            return os.open(files.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o600)
+
+        return reopen
+
+    commits.append(b"[]\n")
+    assert commits.rotate(rotation_to(1))
+    assert not commits.rotate(rotation_to(2)), "the first rotation is not on disk yet"
+    assert not files.rotated_journal(2).exists()
+    commits.append(b"[]\n")  # outside a loop: written and fsynced, with the rotated file and the folder
+    assert commits.rotate(rotation_to(2))
+    commits.close()
+    assert [files.rotated_journal(n).read_bytes() for n in (1, 2)] == [b"[]\n", b"[]\n"]
+    assert files.journal.read_bytes() == b""
 
 
 def test_a_new_event_loop_takes_over_from_a_closed_one(open_store: Callable[[], Store], db_path: Path) -> None:
@@ -326,7 +381,7 @@ def test_a_live_holder_is_refused_at_once(open_store: Callable[[], Store], db_pa
     started = time.monotonic()
     with pytest.raises(DatabaseError, match="in use"):
         Store(db_path, indexes=UNIQUE)
-    assert time.monotonic() - started < journal_module.LOCK_WAIT_S / 2, "a live server's lock is not waited for"
+    assert time.monotonic() - started < lock_module.LOCK_WAIT_S / 2, "a live server's lock is not waited for"
 
 
 def test_a_snapshot_that_cannot_be_written_fails_the_waiting_writes(

@@ -28,9 +28,14 @@ from .tinydb_ext import Doc, KeyedTable, KeyedTinyDB, RecordingStorage, Tables
 
 MEMORY = ":memory:"
 META_TABLE = "_meta"
-# Compact when the journal is larger than this, or than twice the last snapshot, whichever is more:
-# snapshot cost stays proportional to the writes that paid for it.
+# Compact when the journal is larger than this, or than JOURNAL_PER_SNAPSHOT times the last
+# snapshot, whichever is more: snapshot cost stays proportional to the writes that paid for it.
 MIN_COMPACTION_BYTES = 8 * 1024 * 1024
+JOURNAL_PER_SNAPSHOT = 2
+
+
+def _compaction_threshold(snapshot_bytes: int) -> int:
+    return max(MIN_COMPACTION_BYTES, JOURNAL_PER_SNAPSHOT * snapshot_bytes)
 
 
 class DuplicateKeyError(Exception):
@@ -305,14 +310,9 @@ class Store:
         self._indexes = dict(indexes or {})
         self._journal: Journal | None = None
         tables: Tables = {}
-        self._journal_bytes = 0
-        self._snapshot_bytes = 0
         if self.path is not None:
             self._journal = Journal(self.path)
-            loaded = self._journal.open()
-            tables = loaded.tables
-            self._journal_bytes = loaded.journal_bytes
-            self._snapshot_bytes = loaded.snapshot_bytes
+            tables = self._journal.open().tables
         self._storage = RecordingStorage(tables)
         self._db = KeyedTinyDB(storage=lambda: self._storage)
         self._collections: dict[str, Collection] = {}
@@ -398,18 +398,19 @@ class Store:
         ops = self._storage.take_pending()
         if not ops or self._journal is None:
             return
-        _, size = self._journal.append(ops)
-        self._journal_bytes += size
-        self._maybe_compact()
+        self._journal.append(ops)
+        self._maybe_compact(self._journal)
 
-    def _maybe_compact(self) -> None:
-        if self._journal is None:
-            return
-        if self._journal_bytes > max(MIN_COMPACTION_BYTES, 2 * self._snapshot_bytes):
-            size = self._journal.snapshot(self._storage.read())
-            if size is not None:  # None: the previous snapshot is still being written; next commit
-                self._snapshot_bytes = size
-                self._journal_bytes = 0
+    def _maybe_compact(self, journal: Journal) -> None:
+        """Start a compaction once the journal has outgrown the threshold (none while one runs).
+
+        On the serving event loop it goes on in the background and no commit waits for it
+        (journal.py, compaction.py).
+        """
+        if journal.journal_bytes > _compaction_threshold(journal.snapshot_bytes) and journal.can_compact():
+            # can_compact() took the size of a snapshot finished since: the threshold may have grown.
+            if journal.journal_bytes > _compaction_threshold(journal.snapshot_bytes):
+                journal.compact(self._storage.read())
 
     @property
     def has_pending_writes(self) -> bool:
