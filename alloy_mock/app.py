@@ -36,6 +36,7 @@ from .http import (
     vendor_openapi,
     workflows,
 )
+from .http.access_log import AccessLog
 from .http.cors import CorsMiddleware
 from .http.errors import EXCEPTION_HANDLERS
 from .http.middleware import DurableResponsesMiddleware, normalize_path
@@ -68,6 +69,8 @@ class AlloyMockApp(Starlette):
         # alloy-frontend calls the API from web pages of other origins (x-alloy-user-token needs a
         # preflight), as the vendor allows.
         self._entry: ASGIApp = CorsMiddleware(self._route)
+        if emulator.settings.access_log:
+            self._entry = AccessLog(self._entry, emulator.settings.log_format)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self

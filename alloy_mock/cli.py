@@ -14,8 +14,18 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .config import API_VERSIONS, DEFAULT_DEV_KEY, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_PROD_KEY, ConfigError, Settings
+from .config import (
+    API_VERSIONS,
+    DEFAULT_DEV_KEY,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_PROD_KEY,
+    LOG_LEVELS,
+    ConfigError,
+    Settings,
+)
 from .errors import StartupError
+from .http.access_log import log_to_stdout
 from .http.protocol import http_protocol
 
 PROG = "alloy-mock"
@@ -92,10 +102,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer 400 to a run of an unknown event or one that runs no workflow [ALLOY_MOCK_STRICT_RUNS]",
     )
     serve.add_argument(
+        "--log-format",
+        default=None,
+        metavar="FORMAT",
+        help="access log lines: text (default) or json, one object per line [ALLOY_MOCK_LOG_FORMAT]",
+    )
+    serve.add_argument(
         "--log-level",
-        default="warning",
-        choices=["debug", "info", "warning", "error"],
-        help="server log level (default warning)",
+        default=None,
+        metavar="LEVEL",
+        help=f"level of the server's other messages: {', '.join(LOG_LEVELS)} (default warning) [ALLOY_MOCK_LOG_LEVEL]",
     )
     check = commands.add_parser(
         "healthcheck",
@@ -174,7 +190,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
 
-    flags = {k: v for k, v in vars(args).items() if k not in ("command", "log_level")}
+    flags = {k: v for k, v in vars(args).items() if k != "command"}
     settings = Settings.load(flags)
     sock = bind(settings.host, settings.port)
     try:
@@ -198,11 +214,13 @@ def serve(args: argparse.Namespace) -> int:
     warning = exposure_warning(sock, settings)
     if warning is not None:
         print(warning, file=sys.stderr, flush=True)
+    if settings.access_log:
+        log_to_stdout()
     config = uvicorn.Config(
         app,
         http=http_protocol(settings),  # httptools with alloy-mock's limits and JSON errors (http/protocol.py)
-        log_level=args.log_level,
-        access_log=settings.access_log,
+        log_level=settings.log_level,
+        access_log=False,  # alloy-mock's own access log instead (http/access_log.py), at any log level
         lifespan="on",
         timeout_graceful_shutdown=5,
     )

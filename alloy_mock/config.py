@@ -42,6 +42,8 @@ CURRENT_VERSIONS = ("2023-12", "2024-03")
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 JwtAlgorithm = Literal["ES256", "RS256"]
+LogFormat = Literal["text", "json"]
+LOG_LEVELS = ("debug", "info", "warning", "error")
 N = TypeVar("N", int, float)
 
 
@@ -76,7 +78,9 @@ class Settings:
     max_request_line: int = DEFAULT_MAX_REQUEST_LINE  # bytes; a longer request line gets a 414
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES  # bytes of all header lines; beyond: a 431
     read_timeout: float = DEFAULT_READ_TIMEOUT  # seconds for a request to arrive in full; then a 408
-    access_log: bool = False
+    access_log: bool = False  # one line per request on stdout, whatever the log level
+    log_format: LogFormat = "text"  # of the access log: text, or one JSON object per line
+    log_level: str = "warning"  # of the server's other messages (uvicorn's)
     admin_token: str | None = None  # protects the control API (/_mock) when set
     journal_size: int = 1000  # requests kept for GET /_mock/requests; 0 records nothing
     strict_runs: bool = False  # an unknown event, or one that runs no workflow, is a 400 instead of a quiet 200
@@ -135,6 +139,8 @@ class Settings:
             ),
             read_timeout=source.number("read_timeout", DEFAULT_READ_TIMEOUT, minimum=0.01, maximum=3600),
             access_log=source.boolean("access_log"),
+            log_format=source.choice("log_format", ("text", "json")),  # type: ignore[arg-type]
+            log_level=source.choice("log_level", LOG_LEVELS, default="warning"),
             admin_token=admin_token,
             journal_size=source.integer("journal_size", 1000, minimum=0, maximum=1_000_000),
             public_url=_public_url(source),
@@ -216,6 +222,15 @@ class _Source:
         if not minimum <= number <= maximum:  # also refuses nan
             raise ConfigError(f"{self.describe(name)}: must be between {minimum} and {maximum}, not {number}")
         return number
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str | None = None) -> str:
+        """One of `choices` (any case); the first, unless another default is given."""
+        value = self.text(name)
+        if value is None:
+            return default or choices[0]
+        if value.lower() not in choices:
+            raise ConfigError(f"{self.describe(name)}: must be one of {', '.join(choices)}, not {value!r}")
+        return value.lower()
 
     def boolean(self, name: str) -> bool:
         """A yes/no setting (true/false, on/off, yes/no, 1/0), false unless given."""

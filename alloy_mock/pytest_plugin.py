@@ -64,6 +64,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{KEEP_STATE}: do not reset the alloy-mock emulator before this test; it sees what earlier tests left",
     )
+    if not config.pluginmanager.hasplugin("xdist"):
+        # The docs group alloy_mock_keep_state tests with xdist's marker; without xdist it must still be known.
+        config.addinivalue_line("markers", "xdist_group(name): run these tests in one pytest-xdist worker")
     report_lines(config)  # a bad value is a usage error now, not an internal error at the first failure
     path = fixtures_path(config)
     if path is not None and not path.exists():

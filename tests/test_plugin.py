@@ -242,6 +242,7 @@ def test_failure_report_lists_the_last_requests(pytester: pytest.Pytester) -> No
         def test_fails(alloy_mock):
             httpx.post(f"{alloy_mock.base_url}/users", json={"username": "r"}, headers=alloy_mock.headers())
             httpx.get(f"{alloy_mock.base_url}/users/ghost", headers=alloy_mock.headers("prod"))
+            httpx.get(f"{alloy_mock.base_url}/users/ghost/avatar", headers=alloy_mock.headers())
             assert False, "on purpose"
 
         def test_passes(alloy_mock):
@@ -261,9 +262,12 @@ def test_failure_report_lists_the_last_requests(pytester: pytest.Pytester) -> No
         [
             "*- alloy-mock requests -*",
             '#* POST /2023-12/users [[]default.dev] -> 200 {"userId":*',
-            '#* GET /2023-12/users/ghost [[]default.prod] -> 404 {"message":"User not found"}',
+            "#* GET /2023-12/users/ghost [[]default.prod] -> 404 message: User not found",
+            "#* GET /2023-12/users/ghost/avatar [[]default.dev] -> 404 message: No route for GET"
+            " /2023-12/users/ghost/avatar (alloy-mock does not serve this route;"
+            " GET /_mock/coverage lists the operations it serves)",
             "*- alloy-mock requests (in-process) -*",
-            "#* GET /2023-12/users/inproc [[]default.dev] -> 404 *",
+            "#* GET /2023-12/users/inproc [[]default.dev] -> 404 message: User not found",
             "*- alloy-mock requests -*",
             "(no requests to the Alloy API were received)",
         ]

@@ -66,7 +66,7 @@ class VendorApi:
             await error(404, f"Unknown API version {version!r}: alloy-mock serves {served}")(scope, receive, send)
             return
         api_path = "/" + rest
-        namespace, label = _caller(em, scope)
+        namespace, label = caller(em, scope)
         scope[NAMESPACE_SCOPE_KEY] = namespace
         fault = em.faults.take(method, api_path, label) if em.faults else None
         # Refused before any byte of the body is read, so that a client that sent `Expect: 100-continue`
@@ -164,7 +164,7 @@ def _has_user_token(scope: Scope) -> bool:
     return any(name == b"x-alloy-user-token" for name, _ in scope["headers"])
 
 
-def _caller(em: Emulator, scope: Scope) -> tuple[Namespace | None, str | None]:
+def caller(em: Emulator, scope: Scope) -> tuple[Namespace | None, str | None]:
     """The namespace of the request's API key, and its label for the journal and faults
     ("user-token" for a call that only carries the frontend's x-alloy-user-token)."""
     user_token = False

@@ -17,6 +17,8 @@ import orjson
 from ..config import Settings
 
 DEFAULT_VERSION = "2023-12"
+# How the emulator's 404 for a route it does not serve begins (http/errors.py not_found).
+UNSERVED = "No route for "
 SIGNATURES = ("valid", "wrong-key", "unknown-kid", "none")
 
 # (method, absolute URL, JSON body or None, headers) -> (status, response body)
@@ -424,16 +426,24 @@ class AlloyMock:
 
 
 def format_request(entry: Mapping[str, Any]) -> str:
-    """One journal entry on one line: id, method, path, namespace, status, start of the response body."""
+    """One journal entry on one line: id, method, path, namespace, status, then the error's `message` (with a
+    hint when the emulator has no such route), or else the start of the response body."""
     query = f"?{entry['query']}" if entry.get("query") else ""
     body = entry.get("responseBody")
-    text = "" if body is None else (body if isinstance(body, str) else orjson.dumps(body).decode())
-    if len(text) > 120:
-        text = text[:117] + "..."
+    status = entry.get("status")
+    message = body.get("message") if isinstance(body, dict) else None
+    if isinstance(status, int) and status >= 400 and isinstance(message, str):
+        text = f"message: {message}"
+        if status == 404 and message.startswith(UNSERVED):
+            text += " (alloy-mock does not serve this route; GET /_mock/coverage lists the operations it serves)"
+    else:
+        text = "" if body is None else (body if isinstance(body, str) else orjson.dumps(body).decode())
+        if len(text) > 120:
+            text = text[:117] + "..."
     fault = f" (fault {entry['fault']})" if entry.get("fault") else ""
     namespace = entry.get("namespace") or "-"
     where = f"{entry.get('method')} {entry.get('path')}{query} [{namespace}]"
-    return f"#{entry.get('id')} {where} -> {entry.get('status')}{fault} {text}"
+    return f"#{entry.get('id')} {where} -> {status}{fault} {text}"
 
 
 def _user_ref(user: str | Mapping[str, Any]) -> str:

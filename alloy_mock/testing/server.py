@@ -56,7 +56,7 @@ class BackgroundServer:
             app,
             http=http_protocol(self.settings),  # the limits and JSON errors of `serve`
             log_config=None,
-            access_log=self.settings.access_log,
+            access_log=False,  # alloy-mock's own access log, when settings.access_log is on
             lifespan="on",
             timeout_graceful_shutdown=2,
         )
