@@ -21,6 +21,12 @@ def iso_time(epoch: float) -> str:
     return f"{_iso_second(second)}.{micro // 1000:03d}Z"
 
 
+def iso_milliseconds(milliseconds: int) -> str:
+    """iso_time() of a time given in whole milliseconds since the epoch (no rounding to do)."""
+    second, millisecond = divmod(milliseconds, 1000)
+    return f"{_iso_second(second)}.{millisecond:03d}Z"
+
+
 @functools.lru_cache(maxsize=4)
 def _iso_second(second: int) -> str:
     # Timestamps are written on every user creation; the date part changes once a second.

@@ -22,6 +22,7 @@ from .domain.executions import Executions
 from .domain.headless import HeadlessInstalls
 from .domain.installs import Installs
 from .domain.integrations import Integrations
+from .domain.modal import Modal
 from .domain.runner import Runner
 from .domain.users import Users
 from .domain.workflows import Workflows
@@ -61,6 +62,7 @@ class Emulator:
     integrations: Integrations
     workflows: Workflows
     headless: HeadlessInstalls
+    modal: Modal
     executions: Executions
     runner: Runner
     run_controls: RunControls
@@ -109,6 +111,7 @@ class Emulator:
             integrations=Integrations(catalogue, install_store),
             workflows=Workflows(catalogue, install_store, user_directory),
             headless=HeadlessInstalls(store, install_store, clock),
+            modal=Modal(catalogue, install_store, credential_store),
             executions=execution_store,
             runner=runner,
             run_controls=run_controls,

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import base64
+import itertools
 import os
-import random
 import re
 import struct
 import time
@@ -25,20 +24,30 @@ def is_object_id(value: str) -> bool:
     return OBJECT_ID.match(value) is not None
 
 
-# Record ids inside executions need to be unique, not secret: a per-process generator, seeded from
-# the OS, formats them without a system call per id.
-_ids = random.Random(os.urandom(16))
+# Record ids inside executions need to be unique, not secret or unguessable: a random prefix per process
+# (drawn again in a forked child) and a counter, formatted without a system call or a random draw per id.
+_URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_uuid_prefix = ""
+_nanoid_prefix = ""
+_sequence = itertools.count(1)
+
+
+def _draw_prefixes() -> None:
+    global _uuid_prefix, _nanoid_prefix
+    h = os.urandom(10).hex()
+    _uuid_prefix = f"{h[:8]}-{h[8:12]}-4{h[12:15]}-{'89ab'[int(h[15], 16) & 3]}{h[16:19]}-"
+    _nanoid_prefix = "".join(_URLSAFE[b & 63] for b in os.urandom(11))
 
 
 def new_uuid() -> str:
-    """A random (version 4) UUID, e.g. 04b1892c-d28e-444b-a639-20efbedca4c9."""
-    h = f"{_ids.getrandbits(128):032x}"
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+    """A UUID in the version 4 layout, e.g. 04b1892c-d28e-444b-a639-20efbedca4c9 (unique in this process)."""
+    return f"{_uuid_prefix}{next(_sequence):012x}"
 
 
 def new_nanoid() -> str:
     """A 21-character URL-safe id, the shape of the vendor's executionIds (H4uUaCEjkA8Awi4xiNk-r)."""
-    return base64.urlsafe_b64encode(_ids.getrandbits(128).to_bytes(16, "big")).decode()[:21]
+    return f"{_nanoid_prefix}{next(_sequence):010x}"
 
 
-os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(16)))  # a forked child draws its own ids
+_draw_prefixes()
+os.register_at_fork(after_in_child=_draw_prefixes)  # a forked child draws its own prefixes

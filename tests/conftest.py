@@ -125,3 +125,22 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     yield start
     for server in started:
         server.kill()
+
+
+@pytest.fixture(autouse=True)
+def _no_event_loop_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test that leaves an event loop marked running in this thread.
+
+    Such a leak breaks every later `asyncio.run()` in the same worker, far from its cause. The
+    browser tests are exempt: Playwright's sync API keeps its loop running in this thread until
+    their package-scoped `chromium` fixture closes it.
+    """
+    import asyncio
+
+    yield
+    if "browser" in request.node.path.parts:
+        return
+    leaked = asyncio.events._get_running_loop()
+    if leaked is not None:
+        asyncio.events._set_running_loop(None)
+        pytest.fail(f"this test left an event loop running in the main thread: {leaked!r}")

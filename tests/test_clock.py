@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from alloy_mock.clock import Clock, iso_time
+from alloy_mock.clock import Clock, iso_milliseconds, iso_time
 
 
 def reference_format(epoch: float) -> str:
@@ -39,3 +39,12 @@ def test_frozen_clock_advances_only_when_told() -> None:
     assert clock.now() == pytest.approx(1_001_800.0, abs=5)  # runs on from where it stood
     clock.reset()
     assert not clock.frozen
+
+
+def test_iso_milliseconds_is_exact_for_whole_milliseconds() -> None:
+    rng = random.Random(1212)
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    for milliseconds in [0, 999, 1000, 1701969651889, *(rng.randrange(0, 253402300799999) for _ in range(2000))]:
+        moment = epoch + timedelta(milliseconds=milliseconds)
+        assert iso_milliseconds(milliseconds) == moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{milliseconds % 1000:03d}Z"
+    assert iso_milliseconds(1701969651889) == iso_time(1701969651.889)

@@ -108,10 +108,13 @@ def test_requests_without_origin_get_no_cors_headers(client: TestClient) -> None
 
 
 def test_every_allowed_route_is_a_frontend_route_or_a_hosted_page() -> None:
-    """The allow-list is what alloy-frontend calls under each version, nothing more (hosted pages: none yet)."""
+    """The allow-list is what alloy-frontend calls under each version and the hosted pages (GET only), nothing
+    more: not the pages' JSON endpoints, which only the pages themselves call, from the emulator's origin."""
     expected = {f"/{v}{path}" for v in API_VERSIONS for path in ("/workflows", "/integrations")}
     expected |= {f"/{v}/workflows/{action}" for v in API_VERSIONS for action in ("activate", "deactivate")}
-    assert set(BROWSER_ROUTES) == expected
+    pages = {"/forge-install", "/authenticate-app", "/embedded-install", "/scripts/embedded.js"}
+    assert set(BROWSER_ROUTES) == expected | pages
+    assert all(BROWSER_ROUTES[path] == ("GET",) for path in pages)
 
 
 # -- everything else, the control API above all --------------------------------------------------------

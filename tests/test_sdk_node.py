@@ -46,14 +46,21 @@ def check_installed() -> None:
             pytest.fail(message, pytrace=False)
 
 
-def test_javascript_sdks(serve: Callable[..., ServerProcess]) -> None:
+# Every alloy-node test file again, with the SDK's requests untouched and the emulator as their HTTPS proxy
+# (tests/node/harness.js ALLOY_MOCK_TRANSPORT=proxy): every method works the way users point it at the emulator.
+ALLOY_NODE_FILES = sorted(path.name for path in NODE_DIR.glob("alloy-node*.test.js"))
+
+
+@pytest.mark.parametrize("transport", ["rewrite", "proxy"])
+def test_javascript_sdks(serve: Callable[..., ServerProcess], transport: str) -> None:
     node = node_binary()
     check_installed()
     server = serve()
+    files = ALLOY_NODE_FILES if transport == "proxy" else []
     result = subprocess.run(
-        [node, "--test", "--test-reporter=spec"],
+        [node, "--test", "--test-reporter=spec", *files],
         cwd=NODE_DIR,
-        env={**os.environ, "ALLOY_MOCK_URL": server.base_url, "NO_COLOR": "1"},
+        env={**os.environ, "ALLOY_MOCK_URL": server.base_url, "NO_COLOR": "1", "ALLOY_MOCK_TRANSPORT": transport},
         capture_output=True,
         text=True,
         timeout=120,

@@ -17,7 +17,7 @@ from ..catalogue import Catalogue, CredentialMetadata
 from ..clock import Clock
 from ..ids import new_object_id
 from ..store import Collection, Indexes, Store
-from .errors import InvalidInput, NotFound, brief
+from .errors import InvalidInput, NotFound, Problem, brief
 
 COLLECTION = "credentials"
 INDEXES = Indexes(grouped=("userId",))
@@ -89,28 +89,41 @@ def check_data(metadata: CredentialMetadata, data: Mapping[str, Any]) -> dict[st
     Key-based apps take exactly their properties (the required ones non-empty). OAuth apps also take the
     tokens a caller already holds (any further keys), as the vendor allows for Secrets Manager users.
     """
+    problems = data_problems(metadata, data)
+    if problems:
+        raise InvalidInput(problems[0].message)
+    return dict(data)
+
+
+def data_problems(metadata: CredentialMetadata, data: Mapping[str, Any]) -> list[Problem]:
+    """check_data's work, reporting every problem (where: (property,), or () for the whole) instead of the first."""
     if len(data) > MAX_PROPERTIES:
-        raise InvalidInput(f"credential.data can hold at most {MAX_PROPERTIES} keys")
+        return [Problem((), f"credential.data can hold at most {MAX_PROPERTIES} keys")]
+    problems: list[Problem] = []
     declared = {prop.name: prop for prop in metadata.properties}
     if not metadata.is_oauth:
         unknown = sorted(set(data) - set(declared))
         if unknown:
             expected = ", ".join(declared) or "nothing"
-            raise InvalidInput(
+            message = (
                 f"credential.data has unknown properties for {metadata.name}: {', '.join(map(brief, unknown))} "
                 f"(expected: {expected})"
             )
+            problems.append(Problem((), message))
     for name, value in data.items():
         where = f"credential.data.{name}"
         if isinstance(value, dict | list) or value is None:
-            raise InvalidInput(f"{where} must be a string, a number or a boolean")
-        if isinstance(value, str) and len(value) > MAX_VALUE_LENGTH:
-            raise InvalidInput(f"{where} must be at most {MAX_VALUE_LENGTH} characters")
+            problems.append(Problem((name,), f"{where} must be a string, a number or a boolean"))
+        elif isinstance(value, str) and len(value) > MAX_VALUE_LENGTH:
+            problems.append(Problem((name,), f"{where} must be at most {MAX_VALUE_LENGTH} characters"))
     for prop in metadata.properties:
         value = data.get(prop.name)
         if prop.required and (value is None or (isinstance(value, str) and not value.strip())):
-            raise InvalidInput(f"credential.data.{prop.name} is required for {metadata.name} ({prop.display_name})")
-    return dict(data)
+            if any(p.where == (prop.name,) for p in problems):
+                continue  # refused above already
+            message = f"credential.data.{prop.name} is required for {metadata.name} ({prop.display_name})"
+            problems.append(Problem((prop.name,), message))
+    return problems
 
 
 class Credentials:
@@ -133,7 +146,11 @@ class Credentials:
     def create(self, namespace: Namespace, user_id: str, credential: Any) -> Credential:
         """A credential from a create request's `credential` (object or JSON string)."""
         app, data = parse_credential(credential)
-        metadata = self.metadata(app.strip())
+        return self.add(namespace, user_id, app.strip(), data)
+
+    def add(self, namespace: Namespace, user_id: str, app: str, data: Mapping[str, Any]) -> Credential:
+        """A credential of `app` with the properties the user gave (checked against its metadata)."""
+        metadata = self.metadata(app)
         return self._insert(namespace, user_id, metadata.name, check_data(metadata, data), emulated=False)
 
     def create_emulated(

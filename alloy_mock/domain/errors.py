@@ -1,5 +1,7 @@
 """Domain errors. The HTTP layer turns each kind into a status code and a {"message"} body."""
 
+from typing import NamedTuple
+
 
 class DomainError(Exception):
     def __init__(self, message: str) -> None:
@@ -17,6 +19,21 @@ class Conflict(DomainError):
 
 class InvalidInput(DomainError):
     """A field is missing, of the wrong type or out of range."""
+
+
+class Problem(NamedTuple):
+    """One thing wrong with an input and where it is: a path such as (blockId, field name) or (property,)."""
+
+    where: tuple[str, ...]
+    message: str
+
+
+class InvalidFields(InvalidInput):
+    """Several inputs are wrong at once (a form's fields); the message is the first problem's."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(problems[0].message)
+        self.problems = problems
 
 
 MAX_ECHO = 80

@@ -115,8 +115,9 @@ class Executions:
         executions = self._executions(namespace)
         with self._store.transaction():
             executions.insert(execution.execution_id, doc)
-            for key in ((namespace.id, execution.user_id), (namespace.id, None)):
-                self._finishing[key] = max(self._finishing.get(key, 0.0), execution.finishes_at)
+            if execution.finishes_at > execution.started_at:  # still running after the answer (--run-latency)
+                for key in ((namespace.id, execution.user_id), (namespace.id, None)):
+                    self._finishing[key] = max(self._finishing.get(key, 0.0), execution.finishes_at)
             while executions.count_where("owner", owner) > self.retention:
                 oldest = executions.first_where("owner", owner)
                 trimmed = None if oldest is None else executions.delete(oldest)

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..catalogue import Block, BlockField, Workflow
-from .errors import InvalidInput, brief
+from .errors import InvalidInput, Problem, brief
 
 MAX_VALUE_LENGTH = 4096
 
@@ -55,31 +55,51 @@ def check_values(workflow: Workflow, version: int, given: Mapping[str, Mapping[s
     `given` maps block ids to {field name: value}. Every required field needs a non-empty value; a value for a
     block or field the version does not have is refused rather than dropped, so typos surface.
     """
+    values, problems = value_problems(workflow, version, given)
+    if problems:
+        raise InvalidInput(problems[0].message)
+    return values
+
+
+def value_problems(
+    workflow: Workflow, version: int, given: Mapping[str, Mapping[str, Any]]
+) -> tuple[Values, list[Problem]]:
+    """check_values' work, reporting every problem (where: (blockId,) or (blockId, field name)) instead of the
+    first, so that a form can show each one next to its field."""
     fields = workflow.fields_at(version)
     known: dict[str, dict[str, BlockField]] = {}
     for block, item in fields:
         known.setdefault(block.id, {})[item.name] = item
     blocks = {block.id: block for block in workflow.blocks}
     values: Values = {}
+    problems: list[Problem] = []
     for block_id, entries in given.items():
         found = blocks.get(block_id)
         if found is None:
-            raise InvalidInput(f"workflow {workflow.name!r} has no block {brief(block_id)!r}")
+            problems.append(Problem((block_id,), f"workflow {workflow.name!r} has no block {brief(block_id)!r}"))
+            continue
         block = found
         for name, value in entries.items():
             field_of = known.get(block_id, {}).get(name)
             if field_of is None:
-                raise InvalidInput(
-                    f"{_describe(block)} has no field {brief(name)!r} in version {version}{_hint(known, block)}"
-                )
+                message = f"{_describe(block)} has no field {brief(name)!r} in version {version}{_hint(known, block)}"
+                problems.append(Problem((block_id, name), message))
+                continue
             if value is None or (isinstance(value, str) and not value.strip()):
                 continue  # left empty (or blank): the same as not given
-            where = f"{_describe(block)} field {name!r}"
-            values.setdefault(block_id, {})[name] = field_value(field_of, value, where)
+            try:
+                values.setdefault(block_id, {})[name] = field_value(
+                    field_of, value, f"{_describe(block)} field {name!r}"
+                )
+            except InvalidInput as exc:
+                problems.append(Problem((block_id, name), exc.message))
     for block, item in fields:
         if item.required and item.name not in values.get(block.id, {}):
-            raise InvalidInput(f"{_describe(block)} field {item.name!r} is required (workflow {workflow.name!r})")
-    return values
+            if any(p.where == (block.id, item.name) for p in problems):
+                continue  # refused above already
+            message = f"{_describe(block)} field {item.name!r} is required (workflow {workflow.name!r})"
+            problems.append(Problem((block.id, item.name), message))
+    return values, problems
 
 
 def spread_by_name(

@@ -16,7 +16,7 @@ from ..auth import Namespace
 from ..catalogue import Catalogue, Integration, Workflow
 from ..clock import Clock
 from ..store import Collection, Indexes, Store
-from .credentials import Credentials
+from .credentials import Credentials, check_data
 from .errors import InvalidInput, NotFound, brief
 from .fields import Values, check_values
 
@@ -138,14 +138,19 @@ class Installs:
         return WorkflowInstall.from_doc(doc) if doc is not None else None
 
     def active_among(self, namespace: Namespace, user_id: str, workflows: Sequence[Workflow]) -> list[WorkflowInstall]:
-        """The user's active installs of `workflows` (the hot path of a custom event: one lookup each)."""
+        """The user's active installs of `workflows`, in their order (the hot path of a custom event: it looks
+        up whichever is fewer, the user's installs or the workflows)."""
         installs = self._installs(namespace)
-        found = []
-        for workflow in workflows:
-            doc = installs.view(_key(user_id, workflow.workflow_id))
-            if doc is not None and doc["active"]:
-                found.append(WorkflowInstall.from_doc(doc))
-        return found
+        mine = installs.keys_where("userId", user_id)
+        hits: list[Mapping[str, Any] | None]
+        if len(mine) < len(workflows):
+            order = {w.workflow_id: n for n, w in enumerate(workflows)}
+            docs = [installs.view(key) for key in mine]
+            hits = [doc for doc in docs if doc is not None and doc["workflowId"] in order]
+            hits.sort(key=lambda doc: order[doc["workflowId"]] if doc is not None else 0)
+        else:
+            hits = [installs.view(_key(user_id, w.workflow_id)) for w in workflows]
+        return [WorkflowInstall.from_doc(doc) for doc in hits if doc is not None and doc["active"]]
 
     def of_workflow(self, namespace: Namespace, workflow_id: str) -> list[WorkflowInstall]:
         """Every user's install of one workflow, oldest first."""
@@ -167,11 +172,15 @@ class Installs:
         credential_ids: Sequence[str] | None = None,
         version: int | None = None,
         create_missing_credentials: bool = False,
+        versions: Mapping[str, int] | None = None,
+        new_credentials: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> InstallPlan:
         """Check an installation before anything is written.
 
         `workflow_refs` picks workflows of the integration by id or name (None: all of them); `values` is
-        {workflowId: {blockId: {field: value}}}; `version` (default: the latest) applies to every workflow.
+        {workflowId: {blockId: {field: value}}}; `version` (default: the latest) applies to every workflow,
+        unless `versions` ({workflowId: version}) names one. `new_credentials` ({app: data}) are credentials
+        the user typed in, created for those apps once everything else has passed.
         """
         chosen = self.choose_workflows(integration, workflow_refs)
         stray = sorted(set(values) - {w.workflow_id for w in chosen})
@@ -179,10 +188,12 @@ class Installs:
             raise InvalidInput(f"values name workflows that are not being installed: {', '.join(map(brief, stray))}")
         planned: list[tuple[Workflow, int, Values]] = []
         for workflow in chosen:
-            at = version_of(workflow, version)
+            at = version_of(workflow, (versions or {}).get(workflow.workflow_id, version))
             planned.append((workflow, at, check_values(workflow, at, values.get(workflow.workflow_id, {}))))
         apps = list(dict.fromkeys(app for workflow in chosen for app in workflow.apps))
-        resolved = self.resolve_credentials(namespace, user_id, apps, credential_ids, create_missing_credentials)
+        resolved = self.resolve_credentials(
+            namespace, user_id, apps, credential_ids, create_missing_credentials, new_credentials
+        )
         return InstallPlan(integration, planned, resolved)
 
     def choose_workflows(
@@ -209,25 +220,34 @@ class Installs:
         apps: Sequence[str],
         given: Sequence[str] | None,
         create_missing: bool,
+        new: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> dict[str, str]:
-        """The credential each app will use: one named in `given`, else the user's only one of that app.
+        """The credential each app will use: a new one from `new` ({app: data}), one named in `given`, else
+        the user's only one of that app.
 
         As the vendor documents, credentialIds are needed only when the user has several credentials of an
         app. A missing credential is an error, unless `create_missing` (test installs) makes an emulated one.
         """
         chosen: dict[str, str] = {}
         missing: list[str] = []
+        typed: dict[str, Mapping[str, Any]] = {}
+        for app, data in (new or {}).items():
+            metadata = self._credentials.metadata(app)
+            if metadata.name not in apps:
+                raise InvalidInput(f"credentials: {metadata.name} is not needed here")
+            check_data(metadata, data)
+            typed[metadata.name] = data
         for credential_id in given or ():
             credential = self._credentials.find(namespace, user_id, credential_id)
             if credential is None:
                 raise InvalidInput(f"credentialIds: the user has no credential {brief(credential_id)!r}")
             if credential.type not in apps:
                 raise InvalidInput(f"credentialIds: {credential_id} is a {credential.type} credential, not needed here")
-            if credential.type in chosen:
+            if credential.type in chosen or credential.type in typed:
                 raise InvalidInput(f"credentialIds: two credentials given for {credential.type}")
             chosen[credential.type] = credential_id
         for app in apps:
-            if app in chosen or self._catalogue.credential_metadata(app) is None:
+            if app in chosen or app in typed or self._catalogue.credential_metadata(app) is None:
                 continue  # given, or an app that needs no credential
             existing = self._credentials.of_type(namespace, user_id, app)
             if len(existing) == 1:
@@ -241,15 +261,18 @@ class Installs:
         # Created only once every app has passed, so that a refused installation writes nothing.
         for app in missing:
             chosen[app] = self._credentials.create_emulated(namespace, user_id, app, {}).credential_id
+        for app, data in typed.items():
+            chosen[app] = self._credentials.add(namespace, user_id, app, data).credential_id
         return chosen
 
     # -- writes ---------------------------------------------------------------------------------------
 
     def install(
-        self, namespace: Namespace, user_id: str, plan: InstallPlan, active: bool = True
+        self, namespace: Namespace, user_id: str, plan: InstallPlan, active: bool | None = True
     ) -> list[WorkflowInstall]:
         """Write a planned installation in one transaction: the workflows (replacing earlier installs of
-        them, values included) and the integration's own installed flag."""
+        them, values included) and the integration's own installed flag. `active=None` keeps the flag of
+        each workflow installed before (an edit), new ones being active."""
         now = self._clock.iso_now()
         installs = self._installs(namespace)
         written: list[WorkflowInstall] = []
@@ -262,7 +285,7 @@ class Installs:
                     workflow.workflow_id,
                     plan.integration.integration_id,
                     version,
-                    active,
+                    (earlier is None or earlier["active"]) if active is None else active,
                     earlier["installedAt"] if earlier is not None else now,
                     now,
                     values,

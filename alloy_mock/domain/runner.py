@@ -10,15 +10,16 @@ uses for that app has been deleted. Times come from the emulator's clock.
 from __future__ import annotations
 
 import secrets
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 
 from ..auth import Namespace
 from ..catalogue import Block, Catalogue, Workflow
-from ..clock import Clock, iso_time
+from ..clock import Clock, iso_milliseconds
 from ..ids import new_nanoid, new_uuid
 from .credentials import Credentials
 from .errors import InvalidInput
@@ -64,9 +65,18 @@ def payload(value: Any, name: str = "data") -> dict[str, Any]:
             raise InvalidInput(f"{name} must be an object, or a string holding a JSON object") from None
     if not isinstance(value, dict):
         raise InvalidInput(f"{name} must be an object, or a string holding a JSON object")
-    if not nests_at_most(value, MAX_DATA_DEPTH):
+    if _brackets(value) > MAX_DATA_DEPTH and not nests_at_most(value, MAX_DATA_DEPTH):
         raise InvalidInput(f"{name} nests objects and arrays more than {MAX_DATA_DEPTH} levels deep")
     return value
+
+
+def _brackets(value: Any) -> int:
+    """How many objects and arrays `value` holds in all: a bound of its depth, counted in C."""
+    try:
+        text = orjson.dumps(value)
+    except orjson.JSONEncodeError:  # nested past orjson's own limit (254 levels)
+        return sys.maxsize
+    return text.count(b"{") + text.count(b"[")  # strings may add some: then the walk below decides
 
 
 def nests_at_most(value: Any, levels: int) -> bool:
@@ -119,6 +129,38 @@ def _names_a_block(failure: Failure, workflow: Workflow) -> bool:
     return False
 
 
+class Step(NamedTuple):
+    block: Block
+    trigger: bool
+    credential_app: str | None  # the app whose credential the block needs, if any
+    duration_ms: int
+
+
+class RunPlan(NamedTuple):
+    steps: list[Step]
+    first_app: Block  # where a failure without a block fails: the first app block, else the last block
+
+
+def plan_of(workflow: Workflow, catalogue: Catalogue, latency_ms: int) -> RunPlan:
+    """The blocks of a run in order, with what each needs. Each block takes a few milliseconds, fixed per
+    block (a frozen clock gives the same times every run), or --run-latency spread over the blocks."""
+    seed = Seed(workflow.workflow_id)
+    durations = [seed.number(2, 40, salt=index) for index in range(len(workflow.blocks))]
+    if latency_ms:  # spread over the blocks, the last one taking what rounding left
+        scale = latency_ms / sum(durations)
+        durations = [round(d * scale) for d in durations[:-1]]
+        durations.append(latency_ms - sum(durations))
+    apps = set(workflow.apps)
+    steps = []
+    for index, block in enumerate(workflow.blocks):
+        app = block.type.removesuffix("Trigger")
+        needs = app if index and catalogue.credential_metadata(app) is not None else None
+        steps.append(Step(block, index == 0, needs, durations[index]))
+    blocks = workflow.blocks
+    first_app = next((b for b in blocks[1:] if b.type.removesuffix("Trigger") in apps), blocks[-1])
+    return RunPlan(steps, first_app)
+
+
 class Runner:
     def __init__(
         self,
@@ -139,19 +181,14 @@ class Runner:
         self._overrides = overrides
         self.latency_ms = latency_ms
         self.strict = strict
-        self._durations: dict[str, list[float]] = {}
+        self._plans: dict[str, RunPlan] = {}
 
-    def durations(self, workflow: Workflow) -> list[float]:
-        """Seconds each block of a run takes: a few milliseconds each, fixed per block (so that a frozen
-        clock gives the same times every run), or --run-latency spread over the blocks."""
-        found = self._durations.get(workflow.workflow_id)
+    def _plan(self, workflow: Workflow) -> RunPlan:
+        """What does not change from one run of a workflow to the next, worked out once."""
+        found = self._plans.get(workflow.workflow_id)
         if found is None:
-            seed = Seed(workflow.workflow_id)
-            found = [seed.number(2, 40, salt=index) / 1000 for index in range(len(workflow.blocks))]
-            if self.latency_ms:
-                scale = (self.latency_ms / 1000) / sum(found)
-                found = [d * scale for d in found]
-            self._durations[workflow.workflow_id] = found
+            found = plan_of(workflow, self._catalogue, self.latency_ms)
+            self._plans[workflow.workflow_id] = found
         return found
 
     def run_event(self, namespace: Namespace, user: User, event: Any, data: Any) -> list[Execution]:
@@ -236,51 +273,51 @@ class Runner:
         rerun_of: str | None = None,
     ) -> Execution:
         failure = self._failure(namespace, user, workflow, marker)
-        blocks = workflow.blocks
-        apps = set(workflow.apps)
-        # Where a failure without a block fails: the first app block, else the last block.
-        first_app = next((b for b in blocks[1:] if b.type.removesuffix("Trigger") in apps), blocks[-1])
-        durations = self.durations(workflow)
+        plan = self._plan(workflow)
+        overrides = self._overrides if self._overrides else None
         now = self._clock.now()
-        at = now
-        stamp = first_stamp = iso_time(now)
+        # Times in whole milliseconds (as the vendor writes them), never later than the clock's.
+        at_ms = int(now * 1000)
+        stamp = first_stamp = iso_milliseconds(at_ms)
         results: list[dict[str, Any]] = []
         inputs: list[dict[str, Any]] = []
         error: ExecutionError | None = None
         previous: Mapping[str, Any] = data
-        for index, block in enumerate(blocks):
-            at += durations[index]
-            started, stamp = stamp, iso_time(at)
+        for step in plan.steps:
+            block = step.block
+            at_ms += step.duration_ms
+            started, stamp = stamp, iso_milliseconds(at_ms)
             result: dict[str, Any] = {"blockId": block.id, "startedAt": started, "stoppedAt": stamp}
-            inputs.append({"blockId": block.id, "data": dict(previous) if index else data})
+            inputs.append({"blockId": block.id, "data": previous})  # serialized at once: sharing is safe
+            if step.trigger:
+                result["data"] = [[{"json": {"body": data}, "id": new_uuid()}]]
+                results.append(result)
+                continue
             message = None
-            if index and _fails_here(failure, block, first_app):
-                assert failure is not None
+            if failure is not None and _fails_here(failure, block, plan.first_app):
                 message = failure.message
-            elif index:
-                message = self._missing_credential(namespace, user, install, block)
+            elif step.credential_app is not None:
+                message = self._missing_credential(namespace, user, install, step.credential_app)
             if message is not None:
                 result.update(data=[], error={"message": message})
                 results.append(result)
-                error = ExecutionError(block.type, block.id, message, at)
+                error = ExecutionError(block.type, block.id, message, at_ms / 1000)
                 break
-            if index == 0:
-                output: dict[str, Any] = {"body": data}
-            else:
-                stub = (
-                    self._overrides.output(namespace.id, workflow, block, user.user_id, user.username)
-                    if self._overrides
-                    else None
+            stub = (
+                None
+                if overrides is None
+                else overrides.output(namespace.id, workflow, block, user.user_id, user.username)
+            )
+            output = (
+                stub
+                if stub is not None
+                else sample_output(
+                    block.type, workflow.workflow_id, block.id, install.values.get(block.id, {}), previous
                 )
-                values = install.values.get(block.id, {})
-                output = (
-                    stub
-                    if stub is not None
-                    else sample_output(block.type, workflow.workflow_id, block.id, values, previous)
-                )
+            )
             result["data"] = [[{"json": output, "id": new_uuid()}]]
             results.append(result)
-            previous = output.get("body", output) if index == 0 else output
+            previous = output
         execution_id = new_nanoid()
         entry = {
             "executionId": execution_id,
@@ -295,7 +332,7 @@ class Runner:
             workflow.workflow_id,
             user.user_id,
             now,
-            at if self.latency_ms else now,
+            at_ms / 1000 if self.latency_ms else now,
             entry,
             error,
             app_actions=len(results) - 1,
@@ -305,13 +342,8 @@ class Runner:
         self._executions.record(namespace, execution)
         return execution
 
-    def _missing_credential(
-        self, namespace: Namespace, user: User, install: WorkflowInstall, block: Block
-    ) -> str | None:
+    def _missing_credential(self, namespace: Namespace, user: User, install: WorkflowInstall, app: str) -> str | None:
         """The error of a block whose app credential the install no longer has (deleted since the install)."""
-        app = block.type.removesuffix("Trigger")
-        if self._catalogue.credential_metadata(app) is None:
-            return None
         credential_id = install.credential_ids.get(app)
         if credential_id is not None and self._credentials.exists(namespace, user.user_id, credential_id):
             return None

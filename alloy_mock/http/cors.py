@@ -24,9 +24,14 @@ FRONTEND_ROUTES: dict[str, tuple[str, ...]] = {
     "/workflows/deactivate": ("PUT",),
 }
 
-# Pages and scripts the emulator hosts for the browser, by path (none yet; the hosted modal adds
-# "/forge-install", "/authenticate-app", "/embedded-install" and "/scripts/embedded.js" here).
-HOSTED_PAGES: dict[str, tuple[str, ...]] = {}
+# Pages and scripts the emulator hosts for the browser (http/modal.py), by path. Their JSON endpoints
+# (/forge-install/api/...) are called by the pages themselves, from the emulator's origin: no CORS there.
+HOSTED_PAGES: dict[str, tuple[str, ...]] = {
+    "/forge-install": ("GET",),
+    "/authenticate-app": ("GET",),
+    "/embedded-install": ("GET",),
+    "/scripts/embedded.js": ("GET",),
+}
 
 # The allow-list: path (after normalization) -> the methods a page on another origin may use.
 BROWSER_ROUTES: dict[str, tuple[str, ...]] = {

@@ -1,4 +1,5 @@
-"""HTML pages the emulator serves to browsers: a shared page frame, and the install link's page.
+"""HTML pages the emulator serves to browsers: the shared page frame and error page (http/modal.py serves the
+modal's pages).
 
 No external assets (CI machines are offline); every value from a request is HTML-escaped.
 """
@@ -8,11 +9,10 @@ from __future__ import annotations
 from html import escape
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse
 
 from ..auth import InvalidToken, TokenClaims
 from .request import emulator
-from .routing import route
 
 STYLE = """
 body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f4f5f7;color:#1d2330}
@@ -23,7 +23,9 @@ button{font:inherit;padding:.55rem 1.2rem;border-radius:8px;border:1px solid #30
 button.primary{background:#3056d3;color:#fff}button.secondary{background:#fff;color:#3056d3}
 label{display:block;margin:.8rem 0 .2rem;font-weight:600}
 input{font:inherit;width:100%;box-sizing:border-box;padding:.45rem;border:1px solid #9aa3b5;border-radius:6px}
-.actions{display:flex;gap:.8rem;margin-top:1.4rem}code{background:#eef0f4;padding:0 .25rem;border-radius:4px}
+.actions{display:flex;gap:.8rem;margin-top:1.4rem}
+@media (max-width:36rem){body{background:#fff}main{margin:0;max-width:none;border-radius:0;box-shadow:none}}
+code{background:#eef0f4;padding:0 .25rem;border-radius:4px}
 """
 
 
@@ -55,28 +57,3 @@ def token_claims(request: Request) -> TokenClaims | HTMLResponse:
     if em.users.by_id(claims.namespace, claims.user_id) is None:
         return error_page("Link not valid", "The user of this link no longer exists.", 401)
     return claims
-
-
-async def embedded_install(request: Request) -> Response:
-    """The page the install link opens (the browser-modal issue turns it into the full install flow)."""
-    claims = token_claims(request)
-    if not isinstance(claims, TokenClaims):
-        return claims
-    em = emulator(request)
-    user = em.users.by_id(claims.namespace, claims.user_id)
-    integration = em.catalogue.find_integration(request.query_params.get("integrationId", ""))
-    if user is None or integration is None:
-        return error_page("Integration not found", "The link names no integration of this account.", 404)
-    names = "".join(f"<li>{escape(w.name)}</li>" for w in integration.workflows)
-    return page(
-        f"Install {integration.app}",
-        f"<h1>Install {escape(integration.app)}</h1>"
-        f'<p>For user <strong data-testid="user">{escape(user.username)}</strong> '
-        f'<span class="muted">({escape(user.user_id)}, {escape(claims.namespace.id)})</span></p>'
-        f"<p>Workflows:</p><ul>{names}</ul>"
-        '<p class="muted">alloy-mock serves this link; installing from this page comes with the hosted modal. '
-        "Tests can install with <code>POST /_mock/installs</code>.</p>",
-    )
-
-
-routes = [route("/embedded-install", GET=embedded_install)]

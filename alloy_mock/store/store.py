@@ -16,6 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Awaitable, Mapping
+from collections.abc import Collection as Collection_
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,10 @@ class Collection:
     def sum_where(self, field: str, value: Any, summed: str) -> float:
         """The sum of `summed` over the documents whose grouped `field` equals `value` (kept, not counted)."""
         return self._sums[(field, summed)].get(value, 0)
+
+    def keys_where(self, field: str, value: Any) -> Collection_[str]:
+        """The keys of the documents whose grouped `field` equals `value`, in insertion order (not a copy)."""
+        return self._groups[field].get(value, {}).keys()
 
     def count_where(self, field: str, value: Any) -> int:
         """How many documents have the grouped `field` equal to `value`."""

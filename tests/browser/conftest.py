@@ -2,7 +2,7 @@
 
 For tests of what a web page can and cannot do with the emulator (CORS, forms, hosted pages):
 
-- `chromium`: one headless Chromium per test session (per xdist worker), Debian's /usr/bin/chromium
+- `chromium`: one headless Chromium for the browser tests of an xdist worker, Debian's /usr/bin/chromium
   (or $ALLOY_MOCK_CHROMIUM) driven by Python Playwright, with a fresh profile. Playwright never
   downloads a browser here. Without playwright or Chromium the tests that use it are skipped with
   a one-line reason; under CI (CI=true) that is an error instead, since .ci/run installs both.
@@ -56,7 +56,9 @@ def missing_browser_tools() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while Playwright's sync API is open, its event loop is marked running
+# in this thread, and every other test's asyncio.run() in the same xdist worker would fail.
+@pytest.fixture(scope="package")
 def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
     """The session's headless Chromium (a persistent context on a fresh profile); see the module docstring."""
     reason = missing_browser_tools()

@@ -177,7 +177,7 @@ test("getUserOauthRedirect links to the emulator's consent page, which stores a 
   assert.deepEqual(Object.keys(answer).sort(), ["oauthUrl", "redirectUrl"]);
   assert.equal(answer.redirectUrl, answer.oauthUrl);
   const link = new URL(answer.oauthUrl);
-  assert.equal(`${link.origin}${link.pathname}`, `${h.BASE_URL}/oauth/shopify/authorize`);
+  assert.equal(`${link.origin}${link.pathname}`, `${h.LINK_ORIGIN}/oauth/shopify/authorize`);
   assert.equal(link.searchParams.get("integrationId"), c.SHOPIFY);
   assert.equal(link.searchParams.get("shopSubdomain"), "my-shoe-store");
   assert.equal(h.claims(link.searchParams.get("token")).userId, userId);
@@ -199,7 +199,7 @@ test("generateLink returns an install link with a token of the identified user",
   const { url } = await alloy.generateLink(c.SHOPIFY);
   assert.equal(h.last().url, `${API}/2023-01/users/${userId}/integrations/${c.SHOPIFY}/install-url`);
   const link = new URL(url);
-  assert.equal(`${link.origin}${link.pathname}`, `${h.BASE_URL}/embedded-install`);
+  assert.equal(`${link.origin}${link.pathname}`, `${h.LINK_ORIGIN}/embedded-install`);
   assert.equal(link.searchParams.get("integrationId"), c.SHOPIFY);
   assert.equal(link.searchParams.get("forgeMode"), "engaged");
   assert.equal(link.searchParams.get("alwaysShowCredentials"), "true");

@@ -41,7 +41,8 @@ function getWithoutRedirect(url) {
 }
 
 // Accept an OAuth link the way a test does without a browser (approve=true): the new credential's id.
-async function approveOauth(link) {
+async function approveOauth(given) {
+  const link = h.reachable(given);
   const { status, location } = await getWithoutRedirect(`${link}&approve=true`);
   assert.equal(status, 303);
   const credentialId = new URL(location, link).searchParams.get("credentialId");

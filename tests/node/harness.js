@@ -34,8 +34,16 @@ const BUCKETS = new Set(["common", "delete", "get", "head", "post", "put", "patc
 const flatHeaders = (headers) =>
   Object.fromEntries(Object.entries(headers || {}).filter(([name]) => !BUCKETS.has(name)));
 
+// ALLOY_MOCK_TRANSPORT=proxy: the same tests with alloy-node's requests left as they are, reaching the emulator as
+// their HTTPS proxy (how users point alloy-node at it, docs/sdks.md); the interceptor then only records them.
+const VIA_PROXY = process.env.ALLOY_MOCK_TRANSPORT === "proxy";
+if (VIA_PROXY) {
+  process.env.HTTPS_PROXY = BASE_URL;
+  for (const name of ["https_proxy", "NO_PROXY", "no_proxy"]) delete process.env[name];
+}
+
 sdkAxios.interceptors.request.use((config) => {
-  const target = rewrite(config.url);
+  const target = VIA_PROXY ? config.url : rewrite(config.url);
   sent.push({
     sdk: "alloy-node",
     method: config.method.toUpperCase(),
@@ -45,6 +53,10 @@ sdkAxios.interceptors.request.use((config) => {
     headers: flatHeaders(config.headers),
     body: config.data,
   });
+  if (VIA_PROXY) {
+    rewrite(config.url); // refuses any host but the vendor's, as in the rewriting mode
+    return { ...config, alloyMockSent: sent.length - 1 };
+  }
   // proxy: false, so that http(s)_proxy in the environment cannot capture requests meant for the local emulator.
   return { ...config, url: target, proxy: false, alloyMockSent: sent.length - 1 };
 });
@@ -83,4 +95,10 @@ globalThis.fetch = async (input, init = {}) => {
   return response;
 };
 
-module.exports = { ...emulator, last, sent };
+// Where the links the emulator hands out point: its own address, or, for a caller that reached it under the vendor's
+// host name (through the proxy), the vendor's app host, as the real service answers (README: --public-url).
+const LINK_ORIGIN = VIA_PROXY ? "https://app.runalloy.com" : BASE_URL;
+// A link as the test itself can open it (the test is not behind the proxy).
+const reachable = (link) => (link.startsWith(LINK_ORIGIN) ? BASE_URL + link.slice(LINK_ORIGIN.length) : link);
+
+module.exports = { ...emulator, LINK_ORIGIN, VIA_PROXY, last, reachable, sent };
