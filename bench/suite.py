@@ -282,6 +282,7 @@ class Results:
 
     runs: dict[str, list[list[dict[str, Any]]]] = field(default_factory=dict)
     load: list[str] = field(default_factory=list)
+    rounds: int = 0  # complete so far
 
 
 def write_files(folder: Path, tests: int, calls: int, per_test: int, dirty_users: int) -> list[Job]:
@@ -323,7 +324,10 @@ def run_job(folder: Path, job: Job) -> list[dict[str, Any]]:
     return [json.loads(path.read_text()) for path in sorted(results.parent.glob(f"{job.name}.*.json"))]
 
 
-def run_rounds(folder: Path, jobs: list[Job], rounds: int, log: Callable[[str], None]) -> Results:
+def run_rounds(
+    folder: Path, jobs: list[Job], rounds: int, log: Callable[[str], None], done: Callable[[Results], None]
+) -> Results:
+    """Every job once per round; `done` gets the results so far after each round."""
     results = Results()
     (folder / "results").mkdir()
     for number in range(rounds):
@@ -337,6 +341,8 @@ def run_rounds(folder: Path, jobs: list[Job], rounds: int, log: Callable[[str], 
         for job in order:
             results.runs.setdefault(job.name, []).append(run_job(folder, job))
         log(f"  {time.perf_counter() - started:.0f} s")
+        results.rounds = number + 1
+        done(results)
     results.load.append(loadavg())
     return results
 
@@ -405,7 +411,7 @@ def report(results: Results, info: dict[str, Any], options: argparse.Namespace) 
     out.append(f"machine: {info['cpu']}, {info['cores']} cores, Linux {info['kernel']}, Python {info['python']}")
     out.append("versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
     out.append(
-        f"{options.rounds} rounds; per call: {options.tests} tests x {options.calls} calls per process; per test: "
+        f"{results.rounds} rounds; per call: {options.tests} tests x {options.calls} calls per process; per test: "
         f"{options.per_test} tests per process; load average per round: {' | '.join(results.load)}"
     )
     out.append("figures: median over the rounds (range); each ratio taken within a round, then its median")
@@ -528,6 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dirty-users", type=int, default=1000, help="users each 'dirty' test leaves behind")
     parser.add_argument("--quick", action="store_true", help="one small round, to check that it runs")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument("--each-round", type=Path, help="write the tables of the rounds so far here after each round")
     options = parser.parse_args(argv)
     if options.quick:
         options.rounds, options.tests, options.calls, options.per_test, options.dirty_users = 1, 10, 5, 30, 100
@@ -547,12 +554,19 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="alloy-mock-suite-") as name:
         folder = Path(name)
         jobs = write_files(folder, options.tests, options.calls, options.per_test, options.dirty_users)
-        results = run_rounds(folder, jobs, options.rounds, log)
-    info = machine_info()
+        info = machine_info()
+
+        def write(results: Results) -> None:
+            if options.each_round:
+                options.each_round.write_text("\n".join(report(results, info, options)[0]) + "\n")
+            if options.json:
+                raw = {"machine": info, "load": results.load, "runs": results.runs}
+                options.json.write_text(json.dumps(raw, indent=1))
+
+        results = run_rounds(folder, jobs, options.rounds, log, write)
+    write(results)
     lines, met = report(results, info, options)
     print("\n".join(lines))
-    if options.json:
-        options.json.write_text(json.dumps({"machine": info, "load": results.load, "runs": results.runs}, indent=1))
     return 0 if met else 1
 
 
