@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import contextlib
 import json
 import os
 import platform
@@ -44,6 +43,8 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+
+import bench  # bench/bench.py: this script runs from the same folder
 
 # Targets (issue 13).
 MAX_CALL_RATIO = 1.0  # in-process call / the stubbed call of the same shape
@@ -497,12 +498,7 @@ def report(results: Results, info: dict[str, Any], options: argparse.Namespace) 
 
 
 def machine_info() -> dict[str, Any]:
-    cpu = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+    cpu = bench.cpu_model()
     versions = {}
     for package in ("alloy-mock", "pytest", "requests", "httpx", "responses", "respx", "starlette", "pydantic"):
         try:
