@@ -10,9 +10,12 @@ show the median over the rounds with the range, and each ratio is taken within a
 its baseline measured minutes apart at most), then the median of those ratios is shown.
 
 - per call: a test makes `--calls` calls in a loop, timed by perf_counter (its setup is not counted):
-  GET /2023-12/users/{id} and POST /2023-12/users (a durable write) through requests.Session,
+  GET /2023-12/users/{id} and POST /2023-12/users (a write; the fixtures' store is in memory, nothing is
+  fsynced) through requests.Session,
   httpx.Client and httpx.AsyncClient, against a responses/respx stub answering the same bytes, against
   `alloy_mock_intercept` (in-process) and against `alloy_mock` (the background server, real HTTP);
+  and paired: stub and in-process batches alternating within each test of one process, so that both are
+  measured seconds apart, and the ratio per test (robust on a machine whose speed drifts);
 - per test: the whole of pytest's protocol for one test (setup, call, teardown, report) that only takes
   a fixture, over the same for a test that takes nothing; and the setup alone (the reset) after tests
   that created nothing and after tests that each created `--dirty-users` users;
@@ -188,6 +191,77 @@ def calls_file(client: str, method: str, mode: str, tests: int, calls: int) -> s
     return "\n".join(lines) + "\n"
 
 
+PAIRED = """
+import httpx, pytest, requests, respx, responses
+from suite_support import *
+from alloy_mock.testing.inprocess import InProcessEmulator
+from alloy_mock.testing.interception import Interception
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    with InProcessEmulator() as emulator:
+        seed_alice(emulator.handle())
+        yield emulator
+
+
+@pytest.mark.parametrize("i", range({tests}))
+def test_paired(emulator, i):
+    url = {url}
+{client}
+    def stub():
+{stub}
+            return {measure}
+
+    def intercept():
+        with Interception(emulator):
+            return {measure}
+
+    # Alternate which goes first, so that neither always runs on a warmer cache.
+    order = [("stub", stub), ("intercept", intercept)]
+    measured = dict((label, run()) for label, run in (order if i % 2 else order[::-1]))
+    record("{label}-stub", measured["stub"])
+    record("{label}-intercept", measured["intercept"])
+    record("{label}-ratio", measured["intercept"] / measured["stub"])
+"""
+
+
+def paired_file(client: str, method: str, tests: int, calls: int) -> str:
+    """Stub and in-process calls of one shape, in batches alternating within each test of one process.
+
+    The two are measured seconds apart on the same warm process, so a machine whose speed drifts from one
+    process to the next (a loaded, shared one) moves both alike: the ratio per test is the robust figure.
+    """
+    body = "USER_BODY" if method == "GET" else "CREATED_BODY"
+    url = "f'{STUB_ROOT}/users/{USER_ID}'" if method == "GET" else "f'{STUB_ROOT}/users'"
+    if method == "GET":
+        send = "get(url, headers=KEY)"
+    else:  # a new username per call, in each of the two batches
+        send = "post(url, json={'username': f'u{i}-{k}-{id(client)}@example.com'}, headers=KEY)"
+    if client == "requests":
+        setup = "    session = requests.Session()\n"
+        send = send.replace("id(client)", "id(session)")
+        measure = f"timed(lambda k: session.{send}, {calls})"
+        stub = (
+            "        with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:\n"
+            f"            mock.add(responses.{method}, url, body={body}, content_type='application/json')"
+        )
+    else:
+        if client == "httpx":
+            setup = "    client = httpx.Client()\n"
+            measure = f"timed(lambda k: client.{send}, {calls})"
+        else:
+            setup = f"    async def call(client, k):\n        return await client.{send}\n"
+            measure = f"timed_async(httpx.AsyncClient, call, {calls})"
+        answer = f"httpx.Response(200, content={body}, headers={{'content-type': 'application/json'}})"
+        stub = (
+            "        with respx.mock(assert_all_called=False) as router:\n"
+            f"            router.{method.lower()}(url).mock(return_value={answer})"
+        )
+    label = f"paired-{client}-{method}"
+    return PAIRED.format(tests=tests, url=url, client=setup, stub=stub, measure=measure, label=label)
+
+
 def per_test_file(kind: str, tests: int, dirty_users: int) -> str:
     """Tests that only take a fixture (or nothing); `-dirty`: each leaves `dirty_users` users behind."""
     fixture, _, dirty = kind.partition("-")
@@ -298,6 +372,9 @@ def write_files(folder: Path, tests: int, calls: int, per_test: int, dirty_users
                     calls_file(client, method, mode, tests, calls)
                 )
                 jobs.append(Job(name, f"test_{name.replace('-', '_')}.py"))
+            name = f"paired-{client}-{method}"
+            (folder / f"test_{name.replace('-', '_')}.py").write_text(paired_file(client, method, tests, calls))
+            jobs.append(Job(name, f"test_{name.replace('-', '_')}.py"))
     for kind in ("empty", "responses", "intercept", "http", "intercept-dirty", "http-dirty"):
         name = f"per-test-{kind}"
         (folder / f"test_{name.replace('-', '_')}.py").write_text(per_test_file(kind, per_test, dirty_users))
@@ -424,11 +501,29 @@ def report(results: Results, info: dict[str, Any], options: argparse.Namespace) 
         for method in METHODS:
             stub, inproc, http = (calls[(client, method, mode)] for mode in MODES)
             to_stub = ratio(inproc, stub)
-            shape = f"{client} {method} {'/users/{id}' if method == 'GET' else '/users (durable)'}"
+            shape = f"{client} {method} {'/users/{id}' if method == 'GET' else '/users (write)'}"
             out.append(
                 f"| {shape} | {STUB_NAME[client]} {stub.text()} | {inproc.text()} | {to_stub.text(1, 2)} | "
                 f"{http.text()} | {ratio(http, stub).text(1, 2)} | <= {MAX_CALL_RATIO}: "
                 f"{verdict(to_stub.median <= MAX_CALL_RATIO)} |"
+            )
+    out.append("")
+    out.append(
+        "| per call, paired in one process (us) | stub | alloy_mock_intercept | ratio per test (median) | target |"
+    )
+    out.append("|---|---|---|---|---|")
+    for client in CLIENTS:
+        for method in METHODS:
+            label = f"paired-{client}-{method}"
+            runs = results.runs[label]
+            stub, inproc, paired = (
+                Figure([statistics.median(values(run, f"{label}-{part}")) for run in runs])
+                for part in ("stub", "intercept", "ratio")
+            )
+            shape = f"{client} {method} {'/users/{id}' if method == 'GET' else '/users (write)'}"
+            out.append(
+                f"| {shape} | {STUB_NAME[client]} {stub.text()} | {inproc.text()} | {paired.text(1, 2)} | "
+                f"<= {MAX_CALL_RATIO}: {verdict(paired.median <= MAX_CALL_RATIO)} |"
             )
     out.append("")
     empty = Figure([steady(run, "protocol") for run in results.runs["per-test-empty"]])
