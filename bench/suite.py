@@ -494,101 +494,110 @@ def report(results: Results, info: dict[str, Any], options: argparse.Namespace) 
     )
     out.append("figures: median over the rounds (range); each ratio taken within a round, then its median")
     out.append("")
-    calls = call_figures(results)
-    out.append("| per call (us) | stub | alloy_mock_intercept | vs stub | alloy_mock (HTTP) | vs stub | target |")
-    out.append("|---|---|---|---|---|---|---|")
-    for client in CLIENTS:
-        for method in METHODS:
-            stub, inproc, http = (calls[(client, method, mode)] for mode in MODES)
-            to_stub = ratio(inproc, stub)
-            shape = f"{client} {method} {'/users/{id}' if method == 'GET' else '/users (write)'}"
-            out.append(
-                f"| {shape} | {STUB_NAME[client]} {stub.text()} | {inproc.text()} | {to_stub.text(1, 2)} | "
-                f"{http.text()} | {ratio(http, stub).text(1, 2)} | <= {MAX_CALL_RATIO}: "
-                f"{verdict(to_stub.median <= MAX_CALL_RATIO)} |"
-            )
-    out.append("")
-    out.append(
-        "| per call, paired in one process (us) | stub | alloy_mock_intercept | ratio per test (median) | target |"
-    )
-    out.append("|---|---|---|---|---|")
-    for client in CLIENTS:
-        for method in METHODS:
-            label = f"paired-{client}-{method}"
-            runs = results.runs[label]
-            stub, inproc, paired = (
-                Figure([statistics.median(values(run, f"{label}-{part}")) for run in runs])
-                for part in ("stub", "intercept", "ratio")
-            )
-            shape = f"{client} {method} {'/users/{id}' if method == 'GET' else '/users (write)'}"
-            out.append(
-                f"| {shape} | {STUB_NAME[client]} {stub.text()} | {inproc.text()} | {paired.text(1, 2)} | "
-                f"<= {MAX_CALL_RATIO}: {verdict(paired.median <= MAX_CALL_RATIO)} |"
-            )
-    out.append("")
-    empty = Figure([steady(run, "protocol") for run in results.runs["per-test-empty"]])
-    out.append("| per test (us) | whole test | over an empty test | setup alone | target |")
-    out.append("|---|---|---|---|---|")
-    out.append(f"| empty test | {empty.text()} | - | - | |")
-    for kind, label in (
-        ("responses", "`@responses.activate`, for comparison"),
-        ("intercept", "`alloy_mock_intercept` only"),
-        ("http", "`alloy_mock` only"),
-    ):
-        runs = results.runs[f"per-test-{kind}"]
-        whole = Figure([steady(run, "protocol") for run in runs])
-        over = difference(whole, empty)
-        setup = Figure([steady(run, "setup") for run in runs])
-        target = (
-            ""
-            if kind == "responses"
-            else f"<= {MAX_TEST_OVERHEAD_MS} ms: {verdict(over.median * 1e3 <= MAX_TEST_OVERHEAD_MS)}"
-        )
-        out.append(f"| {label} | {whole.text()} | {over.text()} | {setup.text()} | {target} |")
-    for mode in ("intercept", "http"):
-        clean = Figure([steady(run, "setup") for run in results.runs[f"per-test-{mode}"]])
-        dirty = Figure([steady(run, "setup") for run in results.runs[f"per-test-{mode}-dirty"]])
-        growth = ratio(dirty, clean)
+
+    def has(prefix: str) -> bool:  # a section's jobs were run (--only)
+        return any(name.startswith(prefix) for name in results.runs)
+
+    if has("calls-"):
+        calls = call_figures(results)
+        out.append("| per call (us) | stub | alloy_mock_intercept | vs stub | alloy_mock (HTTP) | vs stub | target |")
+        out.append("|---|---|---|---|---|---|---|")
+        for client in CLIENTS:
+            for method in METHODS:
+                stub, inproc, http = (calls[(client, method, mode)] for mode in MODES)
+                to_stub = ratio(inproc, stub)
+                shape = f"{client} {method} {'/users/{id}' if method == 'GET' else '/users (write)'}"
+                out.append(
+                    f"| {shape} | {STUB_NAME[client]} {stub.text()} | {inproc.text()} | {to_stub.text(1, 2)} | "
+                    f"{http.text()} | {ratio(http, stub).text(1, 2)} | <= {MAX_CALL_RATIO}: "
+                    f"{verdict(to_stub.median <= MAX_CALL_RATIO)} |"
+                )
+        out.append("")
+    if has("paired-"):
         out.append(
-            f"| `{FIXTURE[mode]}` setup after a test that created {options.dirty_users:,} users | - | - | "
-            f"{dirty.text()} | {growth.text(1, 2)}x the setup after a test that created nothing |"
+            "| per call, paired in one process (us) | stub | alloy_mock_intercept | ratio per test (median) | target |"
         )
-    out.append("")
-    out.append(
-        "| session start: the first test's setup (ms) | one process | each worker, -n 2 "
-        "| each worker, -n auto | target |"
-    )
-    out.append("|---|---|---|---|---|")
-    for mode in ("intercept", "http"):
-        alone = Figure([first_setups(run)[0] for run in results.runs[f"per-test-{mode}"]])
-        row = [f"| `{FIXTURE[mode]}` | {alone.text(1e3)}"]
-        worst = alone.median
-        for workers in ("2", "auto"):
-            runs = results.runs[f"start-{mode}-n{workers}"]
-            each = Figure([max(first_setups(run)) for run in runs])
-            count = len(runs[0])
-            row.append(f"{each.text(1e3)} (slowest of {count})")
-            worst = max(worst, each.median)
-        row.append(f"< {MAX_SESSION_START_S * 1e3:.0f} ms: {verdict(worst < MAX_SESSION_START_S)} |")
-        out.append(" | ".join(row))
-    out.append("")
-    out.append(
-        "| helper vs the raw request (us) | in-process helper | raw (requests) | ratio "
-        "| HTTP helper | raw (requests) | ratio | target |"
-    )
-    out.append("|---|---|---|---|---|---|---|---|")
-    for name in ("create_user", "token", "install", "fail_runs", "reset"):
-        row = [f"| `{name}`"]
-        ok = True
+        out.append("|---|---|---|---|---|")
+        for client in CLIENTS:
+            for method in METHODS:
+                label = f"paired-{client}-{method}"
+                runs = results.runs[label]
+                stub, inproc, paired = (
+                    Figure([statistics.median(values(run, f"{label}-{part}")) for run in runs])
+                    for part in ("stub", "intercept", "ratio")
+                )
+                shape = f"{client} {method} {'/users/{id}' if method == 'GET' else '/users (write)'}"
+                out.append(
+                    f"| {shape} | {STUB_NAME[client]} {stub.text()} | {inproc.text()} | {paired.text(1, 2)} | "
+                    f"<= {MAX_CALL_RATIO}: {verdict(paired.median <= MAX_CALL_RATIO)} |"
+                )
+        out.append("")
+    if has("per-test-"):
+        empty = Figure([steady(run, "protocol") for run in results.runs["per-test-empty"]])
+        out.append("| per test (us) | whole test | over an empty test | setup alone | target |")
+        out.append("|---|---|---|---|---|")
+        out.append(f"| empty test | {empty.text()} | - | - | |")
+        for kind, label in (
+            ("responses", "`@responses.activate`, for comparison"),
+            ("intercept", "`alloy_mock_intercept` only"),
+            ("http", "`alloy_mock` only"),
+        ):
+            runs = results.runs[f"per-test-{kind}"]
+            whole = Figure([steady(run, "protocol") for run in runs])
+            over = difference(whole, empty)
+            setup = Figure([steady(run, "setup") for run in runs])
+            target = (
+                ""
+                if kind == "responses"
+                else f"<= {MAX_TEST_OVERHEAD_MS} ms: {verdict(over.median * 1e3 <= MAX_TEST_OVERHEAD_MS)}"
+            )
+            out.append(f"| {label} | {whole.text()} | {over.text()} | {setup.text()} | {target} |")
         for mode in ("intercept", "http"):
-            runs = results.runs[f"helpers-{mode}"]
-            helper = Figure([statistics.median(values(run, f"{name}-helper")) for run in runs])
-            raw = Figure([statistics.median(values(run, f"{name}-raw")) for run in runs])
-            share = ratio(helper, raw)
-            ok = ok and share.median <= MAX_HELPER_RATIO
-            row += [helper.text(), raw.text(), share.text(1, 2)]
-        row.append(f"<= {MAX_HELPER_RATIO}: {verdict(ok)} |")
-        out.append(" | ".join(row))
+            clean = Figure([steady(run, "setup") for run in results.runs[f"per-test-{mode}"]])
+            dirty = Figure([steady(run, "setup") for run in results.runs[f"per-test-{mode}-dirty"]])
+            growth = ratio(dirty, clean)
+            out.append(
+                f"| `{FIXTURE[mode]}` setup after a test that created {options.dirty_users:,} users | - | - | "
+                f"{dirty.text()} | {growth.text(1, 2)}x the setup after a test that created nothing |"
+            )
+        out.append("")
+    if has("start-") and has("per-test-"):  # the one-process figure is the per-test job's
+        out.append(
+            "| session start: the first test's setup (ms) | one process | each worker, -n 2 "
+            "| each worker, -n auto | target |"
+        )
+        out.append("|---|---|---|---|---|")
+        for mode in ("intercept", "http"):
+            alone = Figure([first_setups(run)[0] for run in results.runs[f"per-test-{mode}"]])
+            row = [f"| `{FIXTURE[mode]}` | {alone.text(1e3)}"]
+            worst = alone.median
+            for workers in ("2", "auto"):
+                runs = results.runs[f"start-{mode}-n{workers}"]
+                each = Figure([max(first_setups(run)) for run in runs])
+                count = len(runs[0])
+                row.append(f"{each.text(1e3)} (slowest of {count})")
+                worst = max(worst, each.median)
+            row.append(f"< {MAX_SESSION_START_S * 1e3:.0f} ms: {verdict(worst < MAX_SESSION_START_S)} |")
+            out.append(" | ".join(row))
+        out.append("")
+    if has("helpers-"):
+        out.append(
+            "| helper vs the raw request (us) | in-process helper | raw (requests) | ratio "
+            "| HTTP helper | raw (requests) | ratio | target |"
+        )
+        out.append("|---|---|---|---|---|---|---|---|")
+        for name in ("create_user", "token", "install", "fail_runs", "reset"):
+            row = [f"| `{name}`"]
+            ok = True
+            for mode in ("intercept", "http"):
+                runs = results.runs[f"helpers-{mode}"]
+                helper = Figure([statistics.median(values(run, f"{name}-helper")) for run in runs])
+                raw = Figure([statistics.median(values(run, f"{name}-raw")) for run in runs])
+                share = ratio(helper, raw)
+                ok = ok and share.median <= MAX_HELPER_RATIO
+                row += [helper.text(), raw.text(), share.text(1, 2)]
+            row.append(f"<= {MAX_HELPER_RATIO}: {verdict(ok)} |")
+            out.append(" | ".join(row))
     return out, met
 
 
@@ -625,6 +634,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dirty-users", type=int, default=1000, help="users each 'dirty' test leaves behind")
     parser.add_argument("--quick", action="store_true", help="one small round, to check that it runs")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument("--only", help="run only the jobs whose name starts with this (calls, paired, per-test, ...)")
     parser.add_argument("--each-round", type=Path, help="write the tables of the rounds so far here after each round")
     options = parser.parse_args(argv)
     if options.quick:
@@ -645,6 +655,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="alloy-mock-suite-") as name:
         folder = Path(name)
         jobs = write_files(folder, options.tests, options.calls, options.per_test, options.dirty_users)
+        jobs = [job for job in jobs if job.name.startswith(options.only or "")]
         info = machine_info()
 
         def write(results: Results) -> None:
