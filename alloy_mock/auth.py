@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import itertools
 import json
@@ -22,12 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import jwt
 import orjson
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from .clock import Clock
 from .config import Account, JwtAlgorithm
@@ -92,7 +91,11 @@ class ApiKeys:
 
 
 class SigningKey:
-    """A private key with its algorithm, public JWK and `kid`."""
+    """A private key with its algorithm, public JWK and `kid`.
+
+    The JWK (and the `kid` drawn from it) is made on first use: PyJWT, which makes it, costs a test
+    session's start more to import than the rest of the emulator's start-up.
+    """
 
     def __init__(self, private_key: PrivateKey) -> None:
         self.private_key = private_key
@@ -100,16 +103,31 @@ class SigningKey:
             if not isinstance(private_key.curve, ec.SECP256R1):
                 raise SigningKeyError(f"EC signing keys must use the P-256 curve, not {private_key.curve.name}")
             self.algorithm: JwtAlgorithm = "ES256"
-            jwk = ECAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
-            required: tuple[str, ...] = ("crv", "kty", "x", "y")
         else:
             self.algorithm = "RS256"
-            jwk = RSAAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
+
+    @functools.cached_property
+    def public_jwk(self) -> dict[str, Any]:
+        from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+        public = self.private_key.public_key()
+        if isinstance(public, ec.EllipticCurvePublicKey):
+            jwk = ECAlgorithm.to_jwk(public, as_dict=True)
+            required: tuple[str, ...] = ("crv", "kty", "x", "y")
+        else:
+            jwk = RSAAlgorithm.to_jwk(public, as_dict=True)
             required = ("e", "kty", "n")
         canonical = json.dumps({k: jwk[k] for k in required}, separators=(",", ":"), sort_keys=True)
-        self.kid = _b64(hashlib.sha256(canonical.encode()).digest()).decode()
-        self.public_jwk: dict[str, Any] = {**jwk, "kid": self.kid, "alg": self.algorithm, "use": "sig"}
-        self._header = _b64(orjson.dumps({"alg": self.algorithm, "kid": self.kid, "typ": "JWT"})) + b"."
+        kid = _b64(hashlib.sha256(canonical.encode()).digest()).decode()
+        return {**jwk, "kid": kid, "alg": self.algorithm, "use": "sig"}
+
+    @property
+    def kid(self) -> str:
+        return str(self.public_jwk["kid"])
+
+    @functools.cached_property
+    def _header(self) -> bytes:
+        return _b64(orjson.dumps({"alg": self.algorithm, "kid": self.kid, "typ": "JWT"})) + b"."
 
     def sign_jwt(self, claims: dict[str, Any], kid: str | None = None) -> str:
         """A compact JWS of `claims`, signed with this key (header: alg, kid, typ).
@@ -203,11 +221,15 @@ class TokenIssuer:
         namespaces: Collection[Namespace],
     ) -> None:
         self.active = active
-        self._keys = {key.kid: key for key in keys}
+        self._all_keys = keys
         self.issuer = issuer
         self.ttl = ttl
         self._clock = clock
         self._namespaces = frozenset(namespaces)
+
+    @functools.cached_property
+    def _keys(self) -> dict[str, SigningKey]:
+        return {key.kid: key for key in self._all_keys}
 
     def issue(self, namespace: Namespace, user_id: str, username: str | None, ttl: int | None = None) -> str:
         return self.sign(self.claims(namespace, user_id, username, ttl))
@@ -237,6 +259,8 @@ class TokenIssuer:
         claims our `kid` ("wrong-key"), by a stranger key with its own kid ("unknown-kid"), or
         not signed at all ("none")."""
         if how == "none":
+            import jwt
+
             return jwt.encode(claims, "", algorithm="none")
         stranger = SigningKey.generate(self.active.algorithm)
         return stranger.sign_jwt(claims, kid=self.active.kid if how == "wrong-key" else None)
@@ -249,6 +273,8 @@ class TokenIssuer:
         tokens for the wrong reason); and the namespace must belong to a configured account, so the
         tokens of an account removed from the keys file stop working.
         """
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
             key = self._keys.get(header.get("kid", ""))

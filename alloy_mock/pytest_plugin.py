@@ -21,7 +21,8 @@ import pytest
 
 if TYPE_CHECKING:
     from .config import Settings
-    from .testing import AlloyMock, InProcessEmulator
+    from .testing.client import AlloyMock
+    from .testing.inprocess import InProcessEmulator
 
 KEEP_STATE = "alloy_mock_keep_state"
 SECTION = "alloy-mock requests"
@@ -40,7 +41,8 @@ class _Watched:
 _WATCHED = pytest.StashKey[list[_Watched]]()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    _leave_the_emulator_unrewritten(pluginmanager)
     group = parser.getgroup("alloy-mock", "alloy-mock (Alloy Embedded API emulator) fixtures")
     group.addoption(
         "--alloy-mock-fixtures",
@@ -57,6 +59,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("alloy_mock_fixtures", "alloy-mock seed catalogue, relative to this file (default: bundled)")
     parser.addini("alloy_mock_report_lines", "requests listed when a test using alloy-mock fails (default 20)")
+
+
+def _leave_the_emulator_unrewritten(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Keep pytest from rewriting the asserts of the whole alloy_mock package.
+
+    pytest rewrites every module of a plugin's distribution, so that the plugin's own asserts explain
+    themselves. Here that is the emulator, about 70 modules without a test among them: each is parsed
+    and compiled anew on import, and under PYTHONDONTWRITEBYTECODE (common in CI images) in every
+    session, which tripled the first test's setup (docs/pytest.md). What pytest keeps is private, so
+    a pytest that keeps it elsewhere only brings the rewriting back.
+    """
+    hook = getattr(pluginmanager, "rewrite_hook", None)
+    marked = getattr(hook, "_must_rewrite", None)
+    if isinstance(marked, set) and __package__ in marked:
+        marked.discard(__package__)
+        getattr(hook, "_marked_for_rewrite_cache", {}).clear()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -118,18 +136,15 @@ def alloy_mock_session(alloy_mock_settings: Settings) -> Iterator[AlloyMock]:
     The same server as `alloy_mock`, which resets it before each test (unless the test keeps state).
     """
     from .errors import StartupError
-    from .testing import AlloyMock, BackgroundServer
-    from .testing.client import http_sender
+    from .testing.server import BackgroundServer
 
     try:
         server = BackgroundServer(alloy_mock_settings).start()
     except StartupError as exc:
         pytest.fail(f"alloy-mock could not start: {exc}", pytrace=False)
-    send, close = http_sender()
     try:
-        yield AlloyMock(server.url, alloy_mock_settings, send)
+        yield server.handle()
     finally:
-        close()
         server.stop()
 
 
@@ -149,7 +164,7 @@ def alloy_mock(request: pytest.FixtureRequest, alloy_mock_session: AlloyMock) ->
 @pytest.fixture(scope="session")
 def _alloy_mock_inprocess(alloy_mock_settings: Settings) -> Iterator[InProcessEmulator]:
     from .errors import StartupError
-    from .testing import InProcessEmulator
+    from .testing.inprocess import InProcessEmulator
 
     try:
         emulator = InProcessEmulator(alloy_mock_settings).start()
@@ -172,9 +187,9 @@ def alloy_mock_intercept(
     (localhost included) are untouched. Reset to the seed state for this test (unless marked
     `alloy_mock_keep_state`); the handle is like `alloy_mock`'s, with base_url https://embedded.runalloy.com/2023-12.
     """
-    from .testing import Interception
+    from .testing.interception import Interception
 
-    with Interception(_alloy_mock_inprocess.dispatch):
+    with Interception(_alloy_mock_inprocess):
         yield _prepare(request, _alloy_mock_inprocess.handle(), f"{SECTION} (in-process)")
 
 

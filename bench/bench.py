@@ -498,13 +498,16 @@ class Wrk:
 # -- machine ----------------------------------------------------------------------------------
 
 
-def machine_info(workdir: Path) -> dict[str, Any]:
-    cpu = "unknown"
+def cpu_model() -> str:
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def machine_info(workdir: Path) -> dict[str, Any]:
+    cpu = cpu_model()
     mem_gib = 0.0
     with contextlib.suppress(OSError, ValueError, IndexError):
         mem_gib = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024

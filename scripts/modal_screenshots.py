@@ -16,8 +16,7 @@ import httpx
 from playwright.sync_api import Page, sync_playwright
 
 from alloy_mock.config import Settings
-from alloy_mock.testing import AlloyMock, BackgroundServer
-from alloy_mock.testing.client import http_sender
+from alloy_mock.testing import BackgroundServer
 
 SHOPIFY = "64108c73d3e467ca351b6de3"
 TO_KLAVIYO = "65c2a1f09d3b7e41c8a6f512"
@@ -43,9 +42,8 @@ def main() -> None:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/images")
     out.mkdir(parents=True, exist_ok=True)
     server = BackgroundServer(Settings()).start()
-    send, close = http_sender()
     try:
-        mock = AlloyMock(server.url, Settings(), send)
+        mock = server.handle()
         user = mock.create_user("ada@example.com", "Ada Lovelace")
         token = mock.token(user)
         root = mock.root_url
@@ -94,7 +92,6 @@ def main() -> None:
             print(f"wrote {out / 'modal-in-app.png'}")
             browser.close()
     finally:
-        close()
         server.stop()
 
 

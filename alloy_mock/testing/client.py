@@ -1,7 +1,7 @@
 """`AlloyMock`: the handle the pytest fixtures give: URLs, API keys, and helpers over the control API (/_mock).
 
-The helpers only speak HTTP (or the in-process equivalent) to the emulator, so nothing touches its
-state from the test's thread.
+The helpers only send requests to the emulator's app (on the server's event loop, or in-process under
+its lock), so its state is only ever touched the way a request touches it.
 """
 
 from __future__ import annotations
@@ -462,19 +462,3 @@ def _parse(content: bytes) -> Any:
         return orjson.loads(content)
     except orjson.JSONDecodeError:
         return content.decode("utf-8", "replace")
-
-
-def http_sender(timeout: float = 30.0) -> tuple[Send, Callable[[], None]]:
-    """A `Send` over real HTTP (httpx, one pooled client) and the function that closes it."""
-    try:
-        import httpx
-    except ModuleNotFoundError:  # pragma: no cover - httpx is in the [test] extra
-        raise RuntimeError("alloy-mock's test helpers need httpx: pip install httpx") from None
-    client = httpx.Client(timeout=timeout, trust_env=False)  # a local server: never via an HTTP_PROXY
-
-    def send(method: str, url: str, body: Any, headers: Mapping[str, str]) -> tuple[int, bytes]:
-        content = None if body is None else orjson.dumps(body)
-        response = client.request(method, url, content=content, headers=dict(headers))
-        return response.status_code, response.content
-
-    return send, client.close

@@ -11,33 +11,33 @@ from __future__ import annotations
 import functools
 import io
 import threading
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from starlette.types import Scope
+
 from ..config import Settings
+from .asgi import Answer, scope_of
 from .client import AlloyMock
-from .inprocess import InProcessEmulator
+from .inprocess import DEFAULT_PORTS, InProcessEmulator, scope_for
 
 VENDOR_HOSTS = frozenset(
     {"embedded.runalloy.com", "eu-embedded.runalloy.com", "app.runalloy.com", "eu-app.runalloy.com"}
 )
-
-# (method, URL, headers, body) -> (status, headers, body as sent)
-Dispatch = Callable[[str, str, Sequence[tuple[str, str]], bytes], tuple[int, list[tuple[str, str]], bytes]]
 
 _lock = threading.Lock()
 _active: list[Interception] = []
 
 
 class Interception:
-    """While entered, requests to `hosts` (any scheme or port) are answered by `dispatch` instead of the network."""
+    """While entered, requests to `hosts` (any scheme or port) are answered by `target` instead of the network."""
 
-    def __init__(self, dispatch: Dispatch, hosts: Collection[str] = VENDOR_HOSTS) -> None:
-        self.dispatch = dispatch
+    def __init__(self, target: InProcessEmulator, hosts: Collection[str] = VENDOR_HOSTS) -> None:
+        self.target = target
         self.hosts = frozenset(host.lower() for host in hosts)
         self._restore: list[tuple[type, str, Any]] = []
         self._on = False
@@ -87,15 +87,17 @@ class Interception:
         except ModuleNotFoundError:
             return
         original = HTTPAdapter.send
+        target = self.target
 
         @functools.wraps(original)
         def send(adapter: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
-            if not self.routes(urlsplit(request.url).hostname):
+            parts = urlsplit(request.url)
+            if not self.routes(parts.hostname):
                 return original(adapter, request, *args, **kwargs)
-            status, headers, content = self.dispatch(
-                request.method, request.url, list(request.headers.items()), _requests_body(request.body)
-            )
-            return adapter.build_response(request, _urllib3_response(status, headers, content, request))
+            # http.client sends str headers as Latin-1; a bytes value goes as it is.
+            headers = [(name.encode("latin-1"), _latin1(value)) for name, value in request.headers.items()]
+            answer = target.serve(scope_for(request.method, parts, headers), _requests_body(request.body))
+            return adapter.build_response(request, _urllib3_response(answer, request))
 
         self._set(HTTPAdapter, "send", send)
 
@@ -106,37 +108,29 @@ class Interception:
             return
         sync_original = httpx.HTTPTransport.handle_request
         async_original = httpx.AsyncHTTPTransport.handle_async_request
-        dispatch = self.dispatch
+        target = self.target
 
-        def answer(
-            request: httpx.Request, status: int, headers: list[tuple[str, str]], content: bytes
-        ) -> httpx.Response:
-            extensions = {"http_version": b"HTTP/1.1", "reason_phrase": _reason(status).encode()}
+        def response(request: httpx.Request, answer: Answer) -> httpx.Response:
+            extensions = {"http_version": b"HTTP/1.1", "reason_phrase": _reason(answer.status).encode()}
+            stream = httpx.ByteStream(answer.body)
             return httpx.Response(
-                status, headers=headers, stream=httpx.ByteStream(content), request=request, extensions=extensions
+                answer.status, headers=answer.headers, stream=stream, request=request, extensions=extensions
             )
 
         @functools.wraps(sync_original)
         def handle_request(transport: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
             if not self.routes(request.url.host):
                 return sync_original(transport, request)
-            status, headers, content = dispatch(
-                request.method, str(request.url), request.headers.multi_items(), request.read()
-            )
-            return answer(request, status, headers, content)
+            answer = target.serve(_httpx_scope(request), request.read())
+            return response(request, answer)
 
         @functools.wraps(async_original)
         async def handle_async_request(transport: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
             if not self.routes(request.url.host):
                 return await async_original(transport, request)
-            import anyio.to_thread
-
             body = await request.aread()
-            # The app's own loop serves it; this loop only waits, in a worker thread, and stays free meanwhile.
-            status, headers, content = await anyio.to_thread.run_sync(
-                dispatch, request.method, str(request.url), request.headers.multi_items(), body
-            )
-            return answer(request, status, headers, content)
+            answer = await target.serve_async(_httpx_scope(request), body)
+            return response(request, answer)
 
         self._set(httpx.HTTPTransport, "handle_request", handle_request)
         self._set(httpx.AsyncHTTPTransport, "handle_async_request", handle_async_request)
@@ -161,7 +155,7 @@ def intercept(settings: Settings | None = None, *, hosts: Collection[str] = VEND
 
     Everything is restored when the block ends, also on an exception. Not reentrant: nesting raises RuntimeError.
     """
-    with InProcessEmulator(settings) as emulator, Interception(emulator.dispatch, hosts):
+    with InProcessEmulator(settings) as emulator, Interception(emulator, hosts):
         yield emulator.handle()
 
 
@@ -179,16 +173,22 @@ def _requests_body(body: Any) -> bytes:
     return b"".join(chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk) for chunk in body)
 
 
-def _urllib3_response(status: int, headers: list[tuple[str, str]], content: bytes, request: Any) -> Any:
+def _latin1(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode("latin-1")
+
+
+def _urllib3_response(answer: Answer, request: Any) -> Any:
     """What urllib3 would hand `requests` for this answer: `build_response` does the rest (cookies, encoding)."""
     from urllib3 import HTTPResponse
     from urllib3._collections import HTTPHeaderDict  # where urllib3 1.26 and 2.x both have it
 
+    # http.client reads header lines as Latin-1.
+    headers = HTTPHeaderDict([(name.decode("latin-1"), value.decode("latin-1")) for name, value in answer.headers])
     return HTTPResponse(
-        body=io.BytesIO(content),
-        headers=HTTPHeaderDict(headers),
-        status=status,
-        reason=_reason(status),
+        body=io.BytesIO(answer.body),
+        headers=headers,
+        status=answer.status,
+        reason=_reason(answer.status),
         version=11,
         preload_content=False,
         decode_content=True,
@@ -197,8 +197,16 @@ def _urllib3_response(status: int, headers: list[tuple[str, str]], content: byte
     )
 
 
+def _httpx_scope(request: Any) -> Scope:
+    """The scope of an httpx request (its URL is already split and percent-encoded, its Host header set)."""
+    url = request.url
+    headers = [(name.lower(), value) for name, value in request.headers.raw]
+    server = (url.host, url.port or DEFAULT_PORTS[url.scheme])
+    return scope_of(request.method, url.scheme, server, url.raw_path, headers)
+
+
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
+
+
 def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
+    return _REASONS.get(status, "")

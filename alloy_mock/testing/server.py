@@ -1,7 +1,12 @@
-"""`BackgroundServer`: the emulator over real HTTP on a free local port, served from a daemon thread."""
+"""`BackgroundServer`: the emulator over real HTTP on a free local port, served from a daemon thread.
+
+Its `handle()` helpers do not go through a socket: each call is handed to the server's event loop and
+served there by the same app (asgi.call_from_thread), which costs a fraction of a round trip over HTTP.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import urllib.error
@@ -9,21 +14,35 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
+from urllib.parse import urlsplit
 
 import uvicorn
 
-from ..app import create_app
+from ..app import AlloyMockApp, create_app
 from ..cli import bind, url_of
 from ..config import Settings
 from ..http.protocol import http_protocol
-from .client import AlloyMock, http_sender
+from .asgi import Answer, Headers, call_from_thread
+from .client import AlloyMock
+from .inprocess import json_sender, scope_for
 
 READY_TIMEOUT = 30.0  # seconds for the first /health answer (it waits in the listen backlog meanwhile)
 STOP_TIMEOUT = 10.0
+CALL_TIMEOUT = 60.0  # seconds a helper call may take on the server's loop (at most a 60 s executions wait)
 
 
 class ServerError(RuntimeError):
     """The background server did not start, or did not stop."""
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, keeping the event loop it serves on (for the helpers' calls)."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().serve(sockets)
 
 
 class BackgroundServer:
@@ -38,7 +57,8 @@ class BackgroundServer:
         self.settings = settings or Settings()
         self.host = host
         self.url = ""
-        self._server: uvicorn.Server | None = None
+        self.app: AlloyMockApp | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
         self._failure: BaseException | None = None
@@ -60,8 +80,8 @@ class BackgroundServer:
             lifespan="on",
             timeout_graceful_shutdown=2,
         )
-        server = uvicorn.Server(config)
-        self._server, self._socket, self.url = server, sock, url_of(sock)
+        server = _Server(config)
+        self.app, self._server, self._socket, self.url = app, server, sock, url_of(sock)
         self._thread = threading.Thread(target=self._run, args=(server, sock), name="alloy-mock-server", daemon=True)
         self._thread.start()
         try:
@@ -71,7 +91,7 @@ class BackgroundServer:
             raise
         return self
 
-    def _run(self, server: uvicorn.Server, sock: socket.socket) -> None:
+    def _run(self, server: _Server, sock: socket.socket) -> None:
         try:
             server.run(sockets=[sock])
         except BaseException as exc:  # reported by start() or stop()
@@ -102,6 +122,18 @@ class BackgroundServer:
         if thread is not None and thread.is_alive():
             raise ServerError(f"alloy-mock on {self.url} did not stop within {STOP_TIMEOUT} s")
 
+    def request(self, method: str, url: str, headers: Headers, body: bytes) -> Answer:
+        """Serve one request on the server's event loop, without a socket (`url` absolute, e.g. self.url + path)."""
+        server = self._server
+        if self.app is None or server is None or server.loop is None:
+            raise ServerError("the server is not running")
+        scope = scope_for(method, urlsplit(url), headers)
+        return call_from_thread(self.app, scope, body, server.loop, CALL_TIMEOUT)
+
+    def handle(self) -> AlloyMock:
+        """An `AlloyMock` for this server: its URLs are the server's, its helpers call the app on the server's loop."""
+        return AlloyMock(self.url, self.settings, json_sender(self.request))
+
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -119,8 +151,4 @@ class BackgroundServer:
 def serve(settings: Settings | None = None) -> Iterator[AlloyMock]:
     """The emulator on a free local port for as long as the block runs, as an `AlloyMock` handle."""
     with BackgroundServer(settings) as server:
-        send, close = http_sender()
-        try:
-            yield AlloyMock(server.url, server.settings, send)
-        finally:
-            close()
+        yield server.handle()
