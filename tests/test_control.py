@@ -706,14 +706,23 @@ def test_journal_filters(
     ("params", "status", "message"),
     [
         ({"status": "abc"}, 400, "status must be a whole number"),
+        ({"status": " 404"}, 400, "status must be a whole number"),
         ({"status": "-1"}, 400, "status must be a whole number"),
         ({"since": "x"}, 400, "since must be a whole number"),
         ({"limit": "-1"}, 400, "limit must be a whole number"),
         ({"limit": "1.5"}, 400, "limit must be a whole number"),
+        # str.isdigit() takes these, int() reads some of them: only ASCII digits are numbers here
+        ({"limit": "\u00b2"}, 400, "limit must be a whole number"),
+        ({"since": "\u00b2"}, 400, "since must be a whole number"),
+        ({"status": "\u0664\u0660\u0664"}, 400, "status must be a whole number"),  # Arabic-Indic 404
+        ({"limit": "\uff15"}, 400, "limit must be a whole number"),  # fullwidth 5
+        ({"since": "1" * 19}, 400, "since must be a whole number"),
         ({"namespace": "nope"}, 404, UNKNOWN_NAMESPACE.format("nope")),
     ],
 )
 def test_journal_bad_filters(client: TestClient, params: dict[str, str], status: int, message: str) -> None:
+    if status == 400:
+        message += " written with the digits 0-9"
     assert_error(ctl(client, "GET", "/requests", params=params), status, message)
 
 

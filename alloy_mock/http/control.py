@@ -10,22 +10,25 @@ so a page open in the developer's browser cannot reset or seed it with a form or
 from __future__ import annotations
 
 import hmac
+import re
 from datetime import datetime, timezone
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.types import Message, Receive, Scope, Send
 
 from ..auth import Namespace
 from ..control.coverage import coverage
 from ..control.journal import USER_TOKEN
 from ..domain.errors import InvalidInput, NotFound
 from ..emulator import Emulator
-from .errors import ApiError
+from .errors import ApiError, error_response
 from .openapi import control_openapi
 from .request import emulator, is_json, media_type_of, path_param, query_param, read_json_object
-from .responses import ok
+from .responses import error, ok
 from .routing import route
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -36,15 +39,58 @@ NOT_FROM_A_PAGE = (
 )
 
 
+ADMIN_REQUIRED = "Unauthorized: the control API needs the admin token (Authorization: Bearer ...)"
+
+
+def has_admin_token(em: Emulator, authorization: str | None) -> bool:
+    """Whether a request with this Authorization header may use the control API."""
+    expected = em.settings.admin_token
+    if expected is None:
+        return True
+    scheme, _, given = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected.encode())
+
+
+class ControlApi:
+    """The ASGI app mounted at /_mock: checks the admin token before routing (an unknown control path is a
+    401, not a 404, to whoever lacks it), and answers a bug's exception with a JSON 500 that closes the
+    connection (`Connection: close`), so that the client's next request opens a fresh one instead of
+    failing on a connection the server has dropped."""
+
+    def __init__(self, routes: list[BaseRoute]) -> None:
+        self.router = Router(routes=routes, redirect_slashes=False)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.router(scope, receive, send)
+            return
+        authorization = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
+        if not has_admin_token(scope["app"].emulator, authorization):
+            await error(401, ADMIN_REQUIRED)(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.router(scope, receive, sending)
+        except Exception as exc:  # a bug: logged by error_response(), never a stack trace to the client
+            if started or isinstance(exc, HTTPException):  # HTTPException: Starlette's 404/405, answered by app.py
+                raise
+            response = error_response(exc, scope["method"], scope["path"])
+            response.headers["connection"] = "close"
+            await response(scope, receive, send)
+
+
 def admin(request: Request) -> Emulator:
     """The emulator, once the admin token (if one is configured) has been checked, and a write shown
     not to come from a web page's form or no-cors fetch."""
     em = emulator(request)
-    expected = em.settings.admin_token
-    if expected is not None:
-        scheme, _, given = (request.headers.get("authorization") or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
-            raise ApiError(401, "Unauthorized: the control API needs the admin token (Authorization: Bearer ...)")
+    if not has_admin_token(em, request.headers.get("authorization")):
+        raise ApiError(401, ADMIN_REQUIRED)
     if request.method in WRITE_METHODS and not _needs_a_preflight(request):
         raise ApiError(415, NOT_FROM_A_PAGE)
     return em
@@ -90,6 +136,18 @@ def number(body: dict[str, Any], name: str) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInput(f"{name} must be a number")
     return float(value)
+
+
+_DIGITS = re.compile(r"[0-9]{1,18}")  # ASCII only: str.isdigit() also takes "²" and "٣"
+
+
+def whole_number(text: str | None, name: str) -> int | None:
+    """A query parameter's whole number (ASCII digits, below 10**18), None if absent; else InvalidInput."""
+    if text is None:
+        return None
+    if not _DIGITS.fullmatch(text):
+        raise InvalidInput(f"{name} must be a whole number written with the digits 0-9")
+    return int(text)
 
 
 # -- state ----------------------------------------------------------------------------------------
@@ -144,9 +202,7 @@ async def restore_snapshot(request: Request) -> Response:
 
 async def delete_snapshot(request: Request) -> Response:
     em = admin(request)
-    name = path_param(request, "name")
-    if em.snapshots.pop(name, None) is None:
-        raise NotFound(f"No snapshot named {name!r}")
+    em.snapshots.delete(path_param(request, "name"))
     return ok({"deleted": True})
 
 
@@ -158,12 +214,7 @@ async def list_requests(request: Request) -> Response:
     params = request.query_params
 
     def whole(name: str) -> int | None:
-        value = params.get(name)
-        if not value:
-            return None
-        if not value.isdigit():
-            raise InvalidInput(f"{name} must be a whole number")
-        return int(value)
+        return whole_number(params.get(name) or None, name)
 
     entries = em.journal.find(
         method=params.get("method") or None,
@@ -260,6 +311,7 @@ async def reset_clock(request: Request) -> Response:
 # -- tokens ---------------------------------------------------------------------------------------
 
 SIGNATURES = ("valid", "wrong-key", "unknown-kid", "none")
+MAX_TTL = 10 * 366 * 86_400  # ten years either way: exp stays a time every JWT library can read
 
 
 async def mint_token(request: Request) -> Response:
@@ -276,6 +328,8 @@ async def mint_token(request: Request) -> Response:
         raise InvalidInput("user is required (a userId or username)")
     user = em.users.get(namespace, user_ref)
     ttl = number(body, "ttl")
+    if ttl is not None and not -MAX_TTL <= ttl <= MAX_TTL:
+        raise InvalidInput(f"ttl must be a number of seconds from -{MAX_TTL} to {MAX_TTL}")
     if body.get("expired"):
         ttl = -60.0
     signature = body.get("signature", "valid")
@@ -306,9 +360,10 @@ async def openapi(request: Request) -> Response:
 async def index(request: Request) -> Response:
     admin(request)
     mounted = next(r for r in request.app.routes if isinstance(r, Mount) and r.path == "/_mock")
+    assert isinstance(mounted.app, ControlApi)
     listed = [
         f"{method} /_mock{entry.path}"
-        for entry in mounted.routes
+        for entry in mounted.app.router.routes
         if isinstance(entry, Route)
         for method in sorted(entry.methods or ())
         if method != "HEAD"
