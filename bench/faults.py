@@ -13,6 +13,7 @@ import argparse
 import time
 
 from alloy_mock.control.faults import MAX_FAULTS, Fault, Faults
+from alloy_mock.control.models import FaultSpec
 
 REQUEST = ("GET", "/users/6323d7c9122ae69742a5d0a2/token", "default.dev")
 
@@ -36,7 +37,7 @@ def rules(count: int) -> list[dict[str, object]]:
 def build(count: int) -> Faults:
     faults = Faults()
     for spec in rules(count):
-        faults.add(spec, "default.dev")
+        faults.add(FaultSpec.model_validate(spec), "default.dev")
     return faults
 
 

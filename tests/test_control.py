@@ -24,6 +24,7 @@ from alloy_mock.clock import iso_time
 from alloy_mock.config import DEFAULT_DEV_KEY, DEFAULT_PROD_KEY, Account, ConfigError, Settings
 from alloy_mock.control.coverage import OPERATIONS as VENDOR_OPERATIONS
 from alloy_mock.control.journal import BODY_LIMIT
+from alloy_mock.control.models import FaultSpec
 from alloy_mock.control.run_rules import FailureSpec
 from alloy_mock.emulator import Emulator
 from alloy_mock.http import control, control_installs, control_runs
@@ -156,7 +157,7 @@ def control_state(emulator: Emulator) -> Emulator:
     match nothing)."""
     emulator.users.create(emulator.namespace_named("dev"), "alice")
     emulator.save_snapshot("snap")
-    emulator.faults.add({"status": 500, "path": "/never"}, None)
+    emulator.faults.add(FaultSpec(status=500, path="/never"), None)
     emulator.run_controls.add_failure(FailureSpec(workflow="no such workflow"), None)
     return emulator
 
@@ -1231,7 +1232,7 @@ def test_clock_reset_goes_back_to_system_time(client: TestClient) -> None:
         ("/clock/freeze", {"at": [2024]}, "at must be a number"),
         ("/clock/freeze", {"at": {"s": 1}}, "at must be a number"),
         ("/clock/advance", {}, "seconds is required"),
-        ("/clock/advance", {"seconds": None}, "seconds is required"),
+        ("/clock/advance", {"seconds": None}, "seconds must be a number"),
         ("/clock/advance", {"seconds": "10"}, "seconds must be a number"),
         ("/clock/advance", {"seconds": True}, "seconds must be a number"),
         ("/clock/advance", {"seconds": [10]}, "seconds must be a number"),
@@ -1419,8 +1420,8 @@ def test_mint_for_a_prod_user(client: TestClient, make_user: MakeUser) -> None:
         ({"user": "alice", "namespace": "qa"}, 404, UNKNOWN_NAMESPACE.format("qa")),
         ({"user": "alice", "signature": "bogus"}, 400, "signature must be one of valid, wrong-key, unknown-kid, none"),
         ({"user": "alice", "signature": None}, 400, "signature must be one of valid, wrong-key, unknown-kid, none"),
-        ({"user": "alice", "ttl": "60"}, 400, "ttl must be a number"),
-        ({"user": "alice", "ttl": True}, 400, "ttl must be a number"),
+        ({"user": "alice", "ttl": "60"}, 400, "ttl must be a number of seconds from -316224000 to 316224000"),
+        ({"user": "alice", "ttl": True}, 400, "ttl must be a number of seconds from -316224000 to 316224000"),
         ({"user": "alice", "claims": "role=admin"}, 400, "claims must be an object"),
         ({"user": "alice", "claims": ["role"]}, 400, "claims must be an object"),
         ({"user": "alice", "claims": []}, 400, "claims must be an object"),

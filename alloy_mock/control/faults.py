@@ -7,12 +7,13 @@ import functools
 import heapq
 import itertools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
 from ..domain.errors import InvalidInput
+from .models import FaultSpec
 
 BODILESS = frozenset({204, 304})  # statuses whose answers carry no body (RFC 9110)
 
@@ -32,10 +33,8 @@ _VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")  # visible Latin-1, spaces and t
 _WILDCARDS = re.compile(r"[*?\[]")
 
 
-def check_headers(headers: Any) -> dict[str, str]:
+def check_headers(headers: dict[str, str]) -> dict[str, str]:
     """The headers of a fault, or InvalidInput naming the first one the server could not send as given."""
-    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-        raise InvalidInput("headers must be an object of strings")
     if len(headers) > MAX_HEADERS:
         raise InvalidInput(f"headers: at most {MAX_HEADERS} headers")
     for name, value in headers.items():
@@ -107,44 +106,31 @@ class Faults:
     def __bool__(self) -> bool:
         return bool(self._faults)
 
-    def add(self, spec: Mapping[str, Any], namespace: str | None) -> Fault:
-        """A fault from its JSON description (see the control API docs); raises InvalidInput."""
-        status = spec.get("status")
-        if status is not None and (not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 599):
-            # 1xx are interim answers, never the final one a fault stands for.
-            raise InvalidInput("status must be a final HTTP status code (200-599)")
-        delay = spec.get("delayMs", 0)
-        if not isinstance(delay, int) or isinstance(delay, bool) or not 0 <= delay <= 60_000:
-            raise InvalidInput("delayMs must be a whole number of milliseconds from 0 to 60000")
-        if status is None and not delay:
+    def add(self, spec: FaultSpec, namespace: str | None) -> Fault:
+        """A fault from its validated description (see the control API docs); raises InvalidInput."""
+        if spec.status is None and not spec.delayMs:
             raise InvalidInput("give a status, a delayMs, or both")
-        times = spec.get("times", 1)
-        if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
-            raise InvalidInput("times must be a positive whole number, or null for every matching request")
-        method = spec.get("method", "*")
-        path = spec.get("path", "*")
-        if not isinstance(method, str) or not isinstance(path, str) or not path:
-            raise InvalidInput("method and path must be strings")
-        headers = check_headers(spec.get("headers", {}))
-        body = spec.get("body")
-        if status in BODILESS:
+        headers = check_headers(spec.headers)
+        body = spec.body
+        if spec.status in BODILESS:
             if body is not None:
-                raise InvalidInput(f"a {status} answer has no body")
-        elif body is None and status is not None:
-            body = {"message": DEFAULT_MESSAGES.get(status) or _phrase(status)}
+                raise InvalidInput(f"a {spec.status} answer has no body")
+        elif body is None and spec.status is not None:
+            body = {"message": DEFAULT_MESSAGES.get(spec.status) or _phrase(spec.status)}
+        path = spec.path
         if len(self._faults) >= MAX_FAULTS:
             raise InvalidInput(f"at most {MAX_FAULTS} faults can be in force at once: clear some first")
         seq = next(self._ids)
         fault = Fault(
             id=f"fault-{seq}",
-            method=method.upper(),
+            method=spec.method.upper(),
             path=path if path.startswith(("/", "*")) else "/" + path,
             namespace=namespace,
-            status=status,
+            status=spec.status,
             body=body,
             headers=headers,
-            delay_ms=delay,
-            remaining=times,
+            delay_ms=spec.delayMs,
+            remaining=spec.times,
             seq=seq,
         )
         self._faults[fault.id] = fault

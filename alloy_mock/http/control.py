@@ -23,6 +23,16 @@ from starlette.types import Message, Receive, Scope, Send
 from ..auth import Namespace
 from ..control.coverage import coverage
 from ..control.journal import USER_TOKEN
+from ..control.models import (
+    AdvanceBody,
+    FaultSpec,
+    FreezeBody,
+    ResetBody,
+    SeedBody,
+    SnapshotBody,
+    TokenBody,
+    parse,
+)
 from ..domain.errors import InvalidInput, NotFound
 from ..emulator import Emulator
 from .errors import ApiError, error_response
@@ -129,15 +139,6 @@ def caller_label(em: Emulator, name: str) -> str:
     return USER_TOKEN if name == USER_TOKEN else em.namespace_named(name).id
 
 
-def number(body: dict[str, Any], name: str) -> float | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInput(f"{name} must be a number")
-    return float(value)
-
-
 _DIGITS = re.compile(r"[0-9]{1,18}")  # ASCII only: str.isdigit() also takes "²" and "٣"
 
 
@@ -156,6 +157,7 @@ def whole_number(text: str | None, name: str) -> int | None:
 async def reset(request: Request) -> Response:
     em = admin(request)
     body = await optional_body(request)
+    parse(ResetBody, body)
     namespace = namespace_from(em, body, request)
     em.reset(namespace)
     if namespace is None:  # a full reset also clears the test controls
@@ -170,11 +172,9 @@ async def seed(request: Request) -> Response:
     """Create users in one namespace: {"namespace": "dev", "users": [{"username", "fullName"?, "userId"?}]}."""
     em = admin(request)
     body = await optional_body(request)
+    spec: SeedBody = parse(SeedBody, body)
     namespace = namespace_from(em, body, request) or em.namespace_named("dev")
-    users = body.get("users", [])
-    if not isinstance(users, list):
-        raise InvalidInput("users must be an array")
-    created = em.users.seed(namespace, users)
+    created = em.users.seed(namespace, [user.model_dump(exclude_none=True) for user in spec.users])
     return ok({"namespace": namespace.id, "data": [{"userId": u.user_id, "username": u.username} for u in created]})
 
 
@@ -185,12 +185,9 @@ async def list_snapshots(request: Request) -> Response:
 
 async def save_snapshot(request: Request) -> Response:
     em = admin(request)
-    body = await optional_body(request)
-    name = body.get("name")
-    if not isinstance(name, str):
-        raise InvalidInput("name is required")
-    em.save_snapshot(name)
-    return ok({"name": name})
+    spec: SnapshotBody = parse(SnapshotBody, await optional_body(request))
+    em.save_snapshot(spec.name)
+    return ok({"name": spec.name})
 
 
 async def restore_snapshot(request: Request) -> Response:
@@ -242,8 +239,9 @@ async def list_faults(request: Request) -> Response:
 async def add_fault(request: Request) -> Response:
     em = admin(request)
     body = await optional_body(request)
+    spec: FaultSpec = parse(FaultSpec, body)
     name = namespace_name(body, request, f"'dev', 'prod', 'acme.dev' or {USER_TOKEN!r}")
-    fault = em.faults.add(body, None if name is None else caller_label(em, name))
+    fault = em.faults.add(spec, None if name is None else caller_label(em, name))
     return ok(fault.to_json())
 
 
@@ -272,8 +270,7 @@ async def get_clock(request: Request) -> Response:
 async def freeze_clock(request: Request) -> Response:
     """Stop the clock: now, or `at` (epoch seconds or an ISO 8601 time)."""
     em = admin(request)
-    body = await optional_body(request)
-    at = body.get("at")
+    at = parse(FreezeBody, await optional_body(request)).at
     if isinstance(at, str):
         try:
             moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
@@ -281,18 +278,13 @@ async def freeze_clock(request: Request) -> Response:
             raise InvalidInput("at must be epoch seconds or an ISO 8601 time") from None
         # A time without an offset is UTC, as every time the vendor writes, not the host's local time.
         at = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
-    elif at is not None:
-        at = number(body, "at")
     em.clock.freeze(at)
     return ok(clock_state(em))
 
 
 async def advance_clock(request: Request) -> Response:
     em = admin(request)
-    seconds = number(await optional_body(request), "seconds")
-    if seconds is None:
-        raise InvalidInput("seconds is required")
-    em.clock.advance(seconds)
+    em.clock.advance(parse(AdvanceBody, await optional_body(request)).seconds)
     return ok(clock_state(em))
 
 
@@ -310,9 +302,6 @@ async def reset_clock(request: Request) -> Response:
 
 # -- tokens ---------------------------------------------------------------------------------------
 
-SIGNATURES = ("valid", "wrong-key", "unknown-kid", "none")
-MAX_TTL = 10 * 366 * 86_400  # ten years either way: exp stays a time every JWT library can read
-
 
 async def mint_token(request: Request) -> Response:
     """A user token on demand, including broken ones for negative tests.
@@ -322,24 +311,12 @@ async def mint_token(request: Request) -> Response:
     """
     em = admin(request)
     body = await optional_body(request)
+    spec: TokenBody = parse(TokenBody, body)
     namespace = namespace_from(em, body, request) or em.namespace_named("dev")
-    user_ref = body.get("user")
-    if not isinstance(user_ref, str):
-        raise InvalidInput("user is required (a userId or username)")
-    user = em.users.get(namespace, user_ref)
-    ttl = number(body, "ttl")
-    if ttl is not None and not -MAX_TTL <= ttl <= MAX_TTL:
-        raise InvalidInput(f"ttl must be a number of seconds from -{MAX_TTL} to {MAX_TTL}")
-    if body.get("expired"):
-        ttl = -60.0
-    signature = body.get("signature", "valid")
-    if signature not in SIGNATURES:
-        raise InvalidInput(f"signature must be one of {', '.join(SIGNATURES)}")
-    extra = body.get("claims")
-    extra = {} if extra is None else extra
-    if not isinstance(extra, dict):
-        raise InvalidInput("claims must be an object")
-    claims = {**em.tokens.claims(namespace, user.user_id, user.username, None if ttl is None else int(ttl)), **extra}
+    user = em.users.get(namespace, spec.user)
+    ttl = -60 if spec.expired else None if spec.ttl is None else int(spec.ttl)
+    claims = {**em.tokens.claims(namespace, user.user_id, user.username, ttl), **(spec.claims or {})}
+    signature = spec.signature
     token = em.tokens.sign(claims) if signature == "valid" else em.tokens.sign_badly(claims, signature)
     return ok({"token": token, "claims": claims})
 
