@@ -1,12 +1,12 @@
 """Property-based fuzzing of the emulator against its own OpenAPI documents, with Schemathesis (issue 12).
 
 Every operation of /openapi.json (the vendor API) and /_mock/openapi.json (the control API) gets
-FUZZ_EXAMPLES generated requests (default 20, which keeps the run near 2 minutes on 2 cores; derandomized: the same cases on every run), sent
-in-process to the ASGI app. Each answer must be no 5xx, JSON with a declared Content-Type, and an error a
-`{"message": str}` object. Afterwards the server still answers /health, and the data written before the
-run, in a namespace the fuzzer's key cannot reach, is intact.
+FUZZ_EXAMPLES generated requests (default 20, which keeps the run near 2 minutes on 2 cores; derandomized:
+the same cases on every run), sent in-process to the ASGI app. Each answer must be no 5xx, JSON with a
+declared Content-Type, and an error a `{"message": str}` object. Afterwards the server still answers
+/health, and the data written before the run, in a namespace the fuzzer's key cannot reach, is intact.
 
-A longer run on demand: `FUZZ_EXAMPLES=2000 pytest tests/test_fuzz.py -n 2` (README, "Fuzzing").
+A longer run on demand: `FUZZ_EXAMPLES=500 pytest tests/test_fuzz.py -n 2` (README, "Fuzzing").
 """
 
 from __future__ import annotations
