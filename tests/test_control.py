@@ -618,11 +618,13 @@ def test_journal_entry_fields(client: TestClient) -> None:
         "namespace",
         "status",
         "durationMs",
+        "headers",
         "requestBody",
         "responseBody",
         "fault",
     }
     assert isinstance(entry["id"], int)
+    assert entry.pop("headers")["content-type"] == "application/json"  # the rest: tests/test_journal.py
     assert isinstance(entry["durationMs"], float | int) and entry["durationMs"] >= 0
     assert {k: v for k, v in entry.items() if k not in ("id", "durationMs")} == {
         "time": "2024-01-01T00:00:00.000Z",
@@ -1568,6 +1570,7 @@ def test_openapi_documents_the_journal_filters(client: TestClient) -> None:
         "status",
         "since",
         "limit",
+        "header",
     }
 
 

@@ -220,6 +220,7 @@ async def list_requests(request: Request) -> Response:
         status=whole("status"),
         since=whole("since"),
         limit=whole("limit") or 100,
+        header=params.get("header") or None,
     )
     return ok({"data": [entry.to_json() for entry in entries], "recording": em.journal.enabled})
 

@@ -55,9 +55,10 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None, list[str]]] = [
     (
         "get",
         "/_mock/requests",
-        "The request journal, oldest first (bounded; bodies cut at 64 KiB)",
+        "The request journal, oldest first (bounded; bodies cut at 64 KiB; Authorization and "
+        "x-alloy-user-token shown as fingerprints, credential data redacted; `header`: entries that carry it)",
         None,
-        ["method", "path", "namespace", "status", "since", "limit"],
+        ["method", "path", "namespace", "status", "since", "limit", "header"],
     ),
     ("delete", "/_mock/requests", "Empty the request journal", None, []),
     ("get", "/_mock/faults", "List active faults", None, []),

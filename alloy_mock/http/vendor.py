@@ -113,6 +113,7 @@ class VendorApi:
                 (time.perf_counter() - started) * 1000,
                 received,
                 answer,
+                scope["headers"],
             )
 
     async def _answer(
