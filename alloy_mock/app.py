@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None, emulator: Emulator | None = Non
             *modal_api.routes,
             *oauth.routes,
             Route("/_mock", control.index, methods=["GET"]),
-            Mount("/_mock", routes=[*control.routes, *control_installs.routes, *control_runs.routes]),
+            Mount("/_mock", app=control.ControlApi([*control.routes, *control_installs.routes, *control_runs.routes])),
         ],
         middleware=[Middleware(DurableResponsesMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,

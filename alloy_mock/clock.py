@@ -14,7 +14,10 @@ from .domain.errors import InvalidInput
 
 
 def iso_time(epoch: float) -> str:
-    """The vendor's timestamp format: ISO 8601 UTC with milliseconds, e.g. 2023-12-07T17:20:51.889Z."""
+    """The vendor's timestamp format: ISO 8601 UTC with milliseconds, e.g. 2023-12-07T17:20:51.889Z.
+
+    A time outside what the clock can show (see EARLIEST, LATEST) is written as the nearest end of the range."""
+    epoch = min(max(epoch, EARLIEST), LATEST + 0.9995)  # the last millisecond; .9999995 would round into 10000
     # Rounded to the microsecond first, as datetime.fromtimestamp() does.
     fraction, whole = math.modf(epoch)
     second, micro = divmod(int(whole) * 1_000_000 + round(fraction * 1_000_000), 1_000_000)
@@ -23,7 +26,7 @@ def iso_time(epoch: float) -> str:
 
 def iso_milliseconds(milliseconds: int) -> str:
     """iso_time() of a time given in whole milliseconds since the epoch (no rounding to do)."""
-    second, millisecond = divmod(milliseconds, 1000)
+    second, millisecond = divmod(min(max(milliseconds, 0), int(LATEST) * 1000 + 999), 1000)
     return f"{_iso_second(second)}.{millisecond:03d}Z"
 
 
@@ -54,10 +57,11 @@ class Clock:
         self._offset = 0.0
 
     def now(self) -> float:
-        """Seconds since the epoch, as the emulator sees them."""
+        """Seconds since the epoch, as the emulator sees them: a running clock stops at the end of the range
+        (the end of year 9999) rather than show a time no timestamp can write."""
         if self._frozen_at is not None:
             return self._frozen_at
-        return time.time() + self._offset
+        return min(max(time.time() + self._offset, EARLIEST), LATEST)
 
     def iso_now(self) -> str:
         """The time as the vendor writes it: ISO 8601 UTC with milliseconds, e.g. 2023-12-07T17:20:51.889Z."""
@@ -79,11 +83,11 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward (or back, with a negative number); OutOfRange past the range above."""
-        _checked(self.now() + seconds)
+        moved = _checked(self.now() + seconds)
         if self._frozen_at is not None:
-            self._frozen_at += seconds
+            self._frozen_at = moved
         else:
-            self._offset += seconds
+            self._offset = moved - time.time()  # from the time shown, which may be held at the end of the range
 
     def reset(self) -> None:
         """Back to the system time."""

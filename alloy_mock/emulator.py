@@ -11,13 +11,14 @@ from .config import DEFAULT_ACCOUNT, Settings
 from .control.faults import Faults
 from .control.journal import RequestJournal
 from .control.run_rules import RunControls
+from .control.snapshots import Snapshots
 from .domain import credentials as credential_docs
 from .domain import executions as execution_docs
 from .domain import headless as headless_docs
 from .domain import installs as install_docs
 from .domain import users as user_docs
 from .domain.credentials import Credentials
-from .domain.errors import InvalidInput, NotFound, brief
+from .domain.errors import NotFound, brief
 from .domain.executions import Executions
 from .domain.headless import HeadlessInstalls
 from .domain.installs import Installs
@@ -27,7 +28,6 @@ from .domain.runner import Runner
 from .domain.users import Users
 from .domain.workflows import Workflows
 from .store import Indexes, Store
-from .store.tinydb_ext import Tables
 
 # Every collection of a namespace, with its indexes.
 COLLECTIONS: dict[str, Indexes] = {
@@ -68,7 +68,7 @@ class Emulator:
     run_controls: RunControls
     journal: RequestJournal
     faults: Faults = field(default_factory=Faults)
-    snapshots: dict[str, Tables] = field(default_factory=dict)
+    snapshots: Snapshots = field(default_factory=Snapshots)
 
     @classmethod
     def open(cls, settings: Settings) -> Emulator:
@@ -132,15 +132,10 @@ class Emulator:
         self.store.reset(None if namespace is None else namespace.id)
 
     def save_snapshot(self, name: str) -> None:
-        if not name or len(name) > 200:
-            raise InvalidInput("a snapshot needs a name of 1 to 200 characters")
-        self.snapshots[name] = self.store.export()
+        self.snapshots.save(name, self.store)
 
     def restore_snapshot(self, name: str) -> None:
-        tables = self.snapshots.get(name)
-        if tables is None:
-            raise NotFound(f"No snapshot named {name!r}")
-        self.store.restore(tables)
+        self.snapshots.restore(name, self.store)
 
     def close(self) -> None:
         self.store.close()

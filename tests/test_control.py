@@ -24,6 +24,7 @@ from alloy_mock.clock import iso_time
 from alloy_mock.config import DEFAULT_DEV_KEY, DEFAULT_PROD_KEY, Account, ConfigError, Settings
 from alloy_mock.control.coverage import OPERATIONS as VENDOR_OPERATIONS
 from alloy_mock.control.journal import BODY_LIMIT
+from alloy_mock.control.models import FaultSpec
 from alloy_mock.control.run_rules import FailureSpec
 from alloy_mock.emulator import Emulator
 from alloy_mock.http import control, control_installs, control_runs
@@ -156,7 +157,7 @@ def control_state(emulator: Emulator) -> Emulator:
     match nothing)."""
     emulator.users.create(emulator.namespace_named("dev"), "alice")
     emulator.save_snapshot("snap")
-    emulator.faults.add({"status": 500, "path": "/never"}, None)
+    emulator.faults.add(FaultSpec(status=500, path="/never"), None)
     emulator.run_controls.add_failure(FailureSpec(workflow="no such workflow"), None)
     return emulator
 
@@ -617,11 +618,13 @@ def test_journal_entry_fields(client: TestClient) -> None:
         "namespace",
         "status",
         "durationMs",
+        "headers",
         "requestBody",
         "responseBody",
         "fault",
     }
     assert isinstance(entry["id"], int)
+    assert entry.pop("headers")["content-type"] == "application/json"  # the rest: tests/test_journal.py
     assert isinstance(entry["durationMs"], float | int) and entry["durationMs"] >= 0
     assert {k: v for k, v in entry.items() if k not in ("id", "durationMs")} == {
         "time": "2024-01-01T00:00:00.000Z",
@@ -706,14 +709,23 @@ def test_journal_filters(
     ("params", "status", "message"),
     [
         ({"status": "abc"}, 400, "status must be a whole number"),
+        ({"status": " 404"}, 400, "status must be a whole number"),
         ({"status": "-1"}, 400, "status must be a whole number"),
         ({"since": "x"}, 400, "since must be a whole number"),
         ({"limit": "-1"}, 400, "limit must be a whole number"),
         ({"limit": "1.5"}, 400, "limit must be a whole number"),
+        # str.isdigit() takes these, int() reads some of them: only ASCII digits are numbers here
+        ({"limit": "\u00b2"}, 400, "limit must be a whole number"),
+        ({"since": "\u00b2"}, 400, "since must be a whole number"),
+        ({"status": "\u0664\u0660\u0664"}, 400, "status must be a whole number"),  # Arabic-Indic 404
+        ({"limit": "\uff15"}, 400, "limit must be a whole number"),  # fullwidth 5
+        ({"since": "1" * 19}, 400, "since must be a whole number"),
         ({"namespace": "nope"}, 404, UNKNOWN_NAMESPACE.format("nope")),
     ],
 )
 def test_journal_bad_filters(client: TestClient, params: dict[str, str], status: int, message: str) -> None:
+    if status == 400:
+        message += " written with the digits 0-9"
     assert_error(ctl(client, "GET", "/requests", params=params), status, message)
 
 
@@ -1222,7 +1234,7 @@ def test_clock_reset_goes_back_to_system_time(client: TestClient) -> None:
         ("/clock/freeze", {"at": [2024]}, "at must be a number"),
         ("/clock/freeze", {"at": {"s": 1}}, "at must be a number"),
         ("/clock/advance", {}, "seconds is required"),
-        ("/clock/advance", {"seconds": None}, "seconds is required"),
+        ("/clock/advance", {"seconds": None}, "seconds must be a number"),
         ("/clock/advance", {"seconds": "10"}, "seconds must be a number"),
         ("/clock/advance", {"seconds": True}, "seconds must be a number"),
         ("/clock/advance", {"seconds": [10]}, "seconds must be a number"),
@@ -1410,8 +1422,8 @@ def test_mint_for_a_prod_user(client: TestClient, make_user: MakeUser) -> None:
         ({"user": "alice", "namespace": "qa"}, 404, UNKNOWN_NAMESPACE.format("qa")),
         ({"user": "alice", "signature": "bogus"}, 400, "signature must be one of valid, wrong-key, unknown-kid, none"),
         ({"user": "alice", "signature": None}, 400, "signature must be one of valid, wrong-key, unknown-kid, none"),
-        ({"user": "alice", "ttl": "60"}, 400, "ttl must be a number"),
-        ({"user": "alice", "ttl": True}, 400, "ttl must be a number"),
+        ({"user": "alice", "ttl": "60"}, 400, "ttl must be a number of seconds from -316224000 to 316224000"),
+        ({"user": "alice", "ttl": True}, 400, "ttl must be a number of seconds from -316224000 to 316224000"),
         ({"user": "alice", "claims": "role=admin"}, 400, "claims must be an object"),
         ({"user": "alice", "claims": ["role"]}, 400, "claims must be an object"),
         ({"user": "alice", "claims": []}, 400, "claims must be an object"),
@@ -1558,6 +1570,7 @@ def test_openapi_documents_the_journal_filters(client: TestClient) -> None:
         "status",
         "since",
         "limit",
+        "header",
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 from collections import deque
 from collections.abc import Iterable
 from typing import Any, NamedTuple
@@ -14,6 +15,10 @@ from ..clock import iso_time
 BODY_LIMIT = 64 * 1024  # bytes of each body kept; the rest is cut off
 # The namespace label of a call that carries only the frontend's x-alloy-user-token (journal and faults).
 USER_TOKEN = "user-token"
+# Header values shown only as a fingerprint: enough to tell two keys or tokens apart, not to use one.
+SECRET_HEADERS = frozenset({"authorization", "x-alloy-user-token"})
+REDACTED = "[redacted]"
+Headers = list[tuple[bytes, bytes]]  # as the ASGI scope holds them
 
 
 class RecordedRequest(NamedTuple):
@@ -30,6 +35,10 @@ class RecordedRequest(NamedTuple):
     duration_ms: float
     request_body: bytes
     response_body: bytes
+    headers: Headers  # the scope's own list, read (and redacted) only when shown
+
+    def has_header(self, name: bytes) -> bool:
+        return any(key == name for key, _ in self.headers)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -41,7 +50,8 @@ class RecordedRequest(NamedTuple):
             "namespace": self.namespace,
             "status": self.status,
             "durationMs": round(self.duration_ms, 3),
-            "requestBody": _decode(self.request_body),
+            "headers": shown_headers(self.headers),
+            "requestBody": _without_secrets(_decode(self.request_body)),
             "responseBody": _decode(self.response_body),
             "fault": self.fault,
         }
@@ -51,6 +61,31 @@ class RecordedRequest(NamedTuple):
         body = self.response_body[:200].decode("utf-8", "replace")
         query = f"?{self.query}" if self.query else ""
         return f"#{self.id} {self.method} {self.path}{query} [{self.namespace or '-'}] -> {self.status} {body}"
+
+
+def fingerprint(value: str) -> str:
+    """A short, stable stand-in for a secret: the start of its SHA-256."""
+    return "sha256:" + hashlib.sha256(value.encode("latin-1")).hexdigest()[:12]
+
+
+def shown_headers(headers: Headers) -> dict[str, str]:
+    """The request headers by lowercase name (repeated ones joined by ", "), secrets as fingerprints."""
+    shown: dict[str, str] = {}
+    for raw_name, raw_value in headers:
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        if name in SECRET_HEADERS:
+            value = fingerprint(value)
+        shown[name] = f"{shown[name]}, {value}" if name in shown else value
+    return shown
+
+
+def _without_secrets(body: Any) -> Any:
+    """A recorded request body with the values of a credential's `data` (passwords, API keys) redacted."""
+    credential = body.get("credential") if isinstance(body, dict) else None
+    if isinstance(credential, dict) and isinstance(credential.get("data"), dict):
+        data = {name: REDACTED for name in credential["data"]}
+        return {**body, "credential": {**credential, "data": data}}
+    return body
 
 
 def _decode(body: bytes) -> Any:
@@ -86,6 +121,7 @@ class RequestJournal:
         duration_ms: float,
         request_body: bytes,
         response_body: bytes,
+        headers: Headers | None = None,
     ) -> None:
         """Keep one exchange (bodies cut at BODY_LIMIT), under the next id."""
         if not self.enabled:
@@ -105,10 +141,12 @@ class RequestJournal:
                 duration_ms,
                 request_body[:BODY_LIMIT],
                 response_body[:BODY_LIMIT],
+                headers or [],
             )
         )
 
     def clear(self) -> None:
+        """Forget the entries; ids go on from where they were, so an id seen before a reset stays unique."""
         self._entries.clear()
 
     def find(
@@ -119,6 +157,7 @@ class RequestJournal:
         status: int | None = None,
         since: int | None = None,
         limit: int | None = None,
+        header: str | None = None,
     ) -> list[RecordedRequest]:
         """Matching entries, oldest first; `path` is a glob (`*` also crosses '/'); `limit` keeps the newest."""
         found: Iterable[RecordedRequest] = self._entries
@@ -132,5 +171,8 @@ class RequestJournal:
             found = [e for e in found if e.status == status]
         if since is not None:
             found = [e for e in found if e.id > since]
+        if header:
+            wanted = header.lower().encode("latin-1", "replace")
+            found = [e for e in found if e.has_header(wanted)]
         result = list(found)
         return result[-limit:] if limit else result

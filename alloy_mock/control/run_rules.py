@@ -11,24 +11,21 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from ..catalogue import Block, Catalogue, Workflow
 from ..domain.errors import InvalidInput
 from ..domain.runner import MAX_DATA_DEPTH, nests_at_most
+from .models import ControlBody
 
 MAX_RULES = 1000
 DEFAULT_FAILURE = "Emulated failure ({rule})"
 
 
-class _Spec(BaseModel):
-    # strict: "2" is not a number of times, nor true one time
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
-
+class _Spec(ControlBody):
     workflow: str | None = Field(default=None, min_length=1, max_length=200)
     user: str | None = Field(default=None, min_length=1, max_length=1024)
     block: str | None = Field(default=None, min_length=1, max_length=200)
-    namespace: str | None = None  # read by the HTTP layer, which resolves it
 
 
 class FailureSpec(_Spec):
@@ -54,17 +51,6 @@ class OutputSpec(_Spec):
         if not nests_at_most(output, MAX_DATA_DEPTH):
             raise ValueError(f"nests objects and arrays more than {MAX_DATA_DEPTH} levels deep")
         return output
-
-
-def parse(model: type[_Spec], body: dict[str, Any]) -> Any:
-    """A spec from a control-API body; InvalidInput that names the field (and unknown keys)."""
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        message = "unknown field" if first["type"] == "extra_forbidden" else first["msg"].removeprefix("Value error, ")
-        raise InvalidInput(f"{where}: {message}") from None
 
 
 def check_references(spec: _Spec, catalogue: Catalogue) -> None:

@@ -10,22 +10,35 @@ so a page open in the developer's browser cannot reset or seed it with a form or
 from __future__ import annotations
 
 import hmac
+import re
 from datetime import datetime, timezone
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.types import Message, Receive, Scope, Send
 
 from ..auth import Namespace
 from ..control.coverage import coverage
 from ..control.journal import USER_TOKEN
+from ..control.models import (
+    AdvanceBody,
+    FaultSpec,
+    FreezeBody,
+    ResetBody,
+    SeedBody,
+    SnapshotBody,
+    TokenBody,
+    parse,
+)
 from ..domain.errors import InvalidInput, NotFound
 from ..emulator import Emulator
-from .errors import ApiError
+from .errors import ApiError, error_response
 from .openapi import control_openapi
 from .request import emulator, is_json, media_type_of, path_param, query_param, read_json_object
-from .responses import ok
+from .responses import error, ok
 from .routing import route
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -36,15 +49,58 @@ NOT_FROM_A_PAGE = (
 )
 
 
+ADMIN_REQUIRED = "Unauthorized: the control API needs the admin token (Authorization: Bearer ...)"
+
+
+def has_admin_token(em: Emulator, authorization: str | None) -> bool:
+    """Whether a request with this Authorization header may use the control API."""
+    expected = em.settings.admin_token
+    if expected is None:
+        return True
+    scheme, _, given = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected.encode())
+
+
+class ControlApi:
+    """The ASGI app mounted at /_mock: checks the admin token before routing (an unknown control path is a
+    401, not a 404, to whoever lacks it), and answers a bug's exception with a JSON 500 that closes the
+    connection (`Connection: close`), so that the client's next request opens a fresh one instead of
+    failing on a connection the server has dropped."""
+
+    def __init__(self, routes: list[BaseRoute]) -> None:
+        self.router = Router(routes=routes, redirect_slashes=False)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.router(scope, receive, send)
+            return
+        authorization = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
+        if not has_admin_token(scope["app"].emulator, authorization):
+            await error(401, ADMIN_REQUIRED)(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.router(scope, receive, sending)
+        except Exception as exc:  # a bug: logged by error_response(), never a stack trace to the client
+            if started or isinstance(exc, HTTPException):  # HTTPException: Starlette's 404/405, answered by app.py
+                raise
+            response = error_response(exc, scope["method"], scope["path"])
+            response.headers["connection"] = "close"
+            await response(scope, receive, send)
+
+
 def admin(request: Request) -> Emulator:
     """The emulator, once the admin token (if one is configured) has been checked, and a write shown
     not to come from a web page's form or no-cors fetch."""
     em = emulator(request)
-    expected = em.settings.admin_token
-    if expected is not None:
-        scheme, _, given = (request.headers.get("authorization") or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
-            raise ApiError(401, "Unauthorized: the control API needs the admin token (Authorization: Bearer ...)")
+    if not has_admin_token(em, request.headers.get("authorization")):
+        raise ApiError(401, ADMIN_REQUIRED)
     if request.method in WRITE_METHODS and not _needs_a_preflight(request):
         raise ApiError(415, NOT_FROM_A_PAGE)
     return em
@@ -83,13 +139,16 @@ def caller_label(em: Emulator, name: str) -> str:
     return USER_TOKEN if name == USER_TOKEN else em.namespace_named(name).id
 
 
-def number(body: dict[str, Any], name: str) -> float | None:
-    value = body.get(name)
-    if value is None:
+_DIGITS = re.compile(r"[0-9]{1,18}")  # ASCII only: str.isdigit() also takes "²" and "٣"
+
+
+def whole_number(text: str | None, name: str) -> int | None:
+    """A query parameter's whole number (ASCII digits, below 10**18), None if absent; else InvalidInput."""
+    if text is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInput(f"{name} must be a number")
-    return float(value)
+    if not _DIGITS.fullmatch(text):
+        raise InvalidInput(f"{name} must be a whole number written with the digits 0-9")
+    return int(text)
 
 
 # -- state ----------------------------------------------------------------------------------------
@@ -98,6 +157,7 @@ def number(body: dict[str, Any], name: str) -> float | None:
 async def reset(request: Request) -> Response:
     em = admin(request)
     body = await optional_body(request)
+    parse(ResetBody, body)
     namespace = namespace_from(em, body, request)
     em.reset(namespace)
     if namespace is None:  # a full reset also clears the test controls
@@ -112,11 +172,9 @@ async def seed(request: Request) -> Response:
     """Create users in one namespace: {"namespace": "dev", "users": [{"username", "fullName"?, "userId"?}]}."""
     em = admin(request)
     body = await optional_body(request)
+    spec: SeedBody = parse(SeedBody, body)
     namespace = namespace_from(em, body, request) or em.namespace_named("dev")
-    users = body.get("users", [])
-    if not isinstance(users, list):
-        raise InvalidInput("users must be an array")
-    created = em.users.seed(namespace, users)
+    created = em.users.seed(namespace, [user.model_dump(exclude_none=True) for user in spec.users])
     return ok({"namespace": namespace.id, "data": [{"userId": u.user_id, "username": u.username} for u in created]})
 
 
@@ -127,12 +185,9 @@ async def list_snapshots(request: Request) -> Response:
 
 async def save_snapshot(request: Request) -> Response:
     em = admin(request)
-    body = await optional_body(request)
-    name = body.get("name")
-    if not isinstance(name, str):
-        raise InvalidInput("name is required")
-    em.save_snapshot(name)
-    return ok({"name": name})
+    spec: SnapshotBody = parse(SnapshotBody, await optional_body(request))
+    em.save_snapshot(spec.name)
+    return ok({"name": spec.name})
 
 
 async def restore_snapshot(request: Request) -> Response:
@@ -144,9 +199,7 @@ async def restore_snapshot(request: Request) -> Response:
 
 async def delete_snapshot(request: Request) -> Response:
     em = admin(request)
-    name = path_param(request, "name")
-    if em.snapshots.pop(name, None) is None:
-        raise NotFound(f"No snapshot named {name!r}")
+    em.snapshots.delete(path_param(request, "name"))
     return ok({"deleted": True})
 
 
@@ -158,12 +211,7 @@ async def list_requests(request: Request) -> Response:
     params = request.query_params
 
     def whole(name: str) -> int | None:
-        value = params.get(name)
-        if not value:
-            return None
-        if not value.isdigit():
-            raise InvalidInput(f"{name} must be a whole number")
-        return int(value)
+        return whole_number(params.get(name) or None, name)
 
     entries = em.journal.find(
         method=params.get("method") or None,
@@ -172,6 +220,7 @@ async def list_requests(request: Request) -> Response:
         status=whole("status"),
         since=whole("since"),
         limit=whole("limit") or 100,
+        header=params.get("header") or None,
     )
     return ok({"data": [entry.to_json() for entry in entries], "recording": em.journal.enabled})
 
@@ -191,8 +240,9 @@ async def list_faults(request: Request) -> Response:
 async def add_fault(request: Request) -> Response:
     em = admin(request)
     body = await optional_body(request)
+    spec: FaultSpec = parse(FaultSpec, body)
     name = namespace_name(body, request, f"'dev', 'prod', 'acme.dev' or {USER_TOKEN!r}")
-    fault = em.faults.add(body, None if name is None else caller_label(em, name))
+    fault = em.faults.add(spec, None if name is None else caller_label(em, name))
     return ok(fault.to_json())
 
 
@@ -221,8 +271,7 @@ async def get_clock(request: Request) -> Response:
 async def freeze_clock(request: Request) -> Response:
     """Stop the clock: now, or `at` (epoch seconds or an ISO 8601 time)."""
     em = admin(request)
-    body = await optional_body(request)
-    at = body.get("at")
+    at = parse(FreezeBody, await optional_body(request)).at
     if isinstance(at, str):
         try:
             moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
@@ -230,18 +279,13 @@ async def freeze_clock(request: Request) -> Response:
             raise InvalidInput("at must be epoch seconds or an ISO 8601 time") from None
         # A time without an offset is UTC, as every time the vendor writes, not the host's local time.
         at = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
-    elif at is not None:
-        at = number(body, "at")
     em.clock.freeze(at)
     return ok(clock_state(em))
 
 
 async def advance_clock(request: Request) -> Response:
     em = admin(request)
-    seconds = number(await optional_body(request), "seconds")
-    if seconds is None:
-        raise InvalidInput("seconds is required")
-    em.clock.advance(seconds)
+    em.clock.advance(parse(AdvanceBody, await optional_body(request)).seconds)
     return ok(clock_state(em))
 
 
@@ -259,8 +303,6 @@ async def reset_clock(request: Request) -> Response:
 
 # -- tokens ---------------------------------------------------------------------------------------
 
-SIGNATURES = ("valid", "wrong-key", "unknown-kid", "none")
-
 
 async def mint_token(request: Request) -> Response:
     """A user token on demand, including broken ones for negative tests.
@@ -270,22 +312,12 @@ async def mint_token(request: Request) -> Response:
     """
     em = admin(request)
     body = await optional_body(request)
+    spec: TokenBody = parse(TokenBody, body)
     namespace = namespace_from(em, body, request) or em.namespace_named("dev")
-    user_ref = body.get("user")
-    if not isinstance(user_ref, str):
-        raise InvalidInput("user is required (a userId or username)")
-    user = em.users.get(namespace, user_ref)
-    ttl = number(body, "ttl")
-    if body.get("expired"):
-        ttl = -60.0
-    signature = body.get("signature", "valid")
-    if signature not in SIGNATURES:
-        raise InvalidInput(f"signature must be one of {', '.join(SIGNATURES)}")
-    extra = body.get("claims")
-    extra = {} if extra is None else extra
-    if not isinstance(extra, dict):
-        raise InvalidInput("claims must be an object")
-    claims = {**em.tokens.claims(namespace, user.user_id, user.username, None if ttl is None else int(ttl)), **extra}
+    user = em.users.get(namespace, spec.user)
+    ttl = -60 if spec.expired else None if spec.ttl is None else int(spec.ttl)
+    claims = {**em.tokens.claims(namespace, user.user_id, user.username, ttl), **(spec.claims or {})}
+    signature = spec.signature
     token = em.tokens.sign(claims) if signature == "valid" else em.tokens.sign_badly(claims, signature)
     return ok({"token": token, "claims": claims})
 
@@ -306,9 +338,10 @@ async def openapi(request: Request) -> Response:
 async def index(request: Request) -> Response:
     admin(request)
     mounted = next(r for r in request.app.routes if isinstance(r, Mount) and r.path == "/_mock")
+    assert isinstance(mounted.app, ControlApi)
     listed = [
         f"{method} /_mock{entry.path}"
-        for entry in mounted.routes
+        for entry in mounted.app.router.routes
         if isinstance(entry, Route)
         for method in sorted(entry.methods or ())
         if method != "HEAD"

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..auth import Namespace
+from ..control.models import InstallBody, parse
 from ..domain.errors import InvalidInput
 from ..domain.fields import spread_by_name
 from ..domain.headless import id_list, parse_form_data
@@ -52,38 +53,26 @@ async def add_install(request: Request) -> Response:
     {field: value} or the headless [{workflowId, blockId, fields: [{name, value}]}], "credentialIds"?, "active"?}"""
     em = admin(request)
     body = await optional_body(request)
+    spec: InstallBody = parse(InstallBody, body)
     ns, user = _user(em, body, request)
-    integration_ref = body.get("integration")
-    if not isinstance(integration_ref, str) or not integration_ref:
-        raise InvalidInput("integration is required (an integrationId or name)")
-    integration = em.installs.integration(integration_ref)
-    workflows = em.installs.choose_workflows(integration, id_list(body.get("workflows"), "workflows"), "workflows")
-    version = body.get("version")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-        raise InvalidInput("version must be a whole number")
+    integration = em.installs.integration(spec.integration)
+    workflows = em.installs.choose_workflows(integration, id_list(spec.workflows, "workflows"), "workflows")
+    version = spec.version
     for workflow in workflows:
         version_of(workflow, version)  # before the values are read at that version
-    active = body.get("active", True)
-    if not isinstance(active, bool):
-        raise InvalidInput("active must be true or false")
-    given = body.get("values", {})
-    if isinstance(given, list):
-        values = parse_form_data(given)
-    elif isinstance(given, dict):
-        values = spread_by_name(workflows, version, given)
-    else:
-        raise InvalidInput("values must be an object {field: value} or an array of {workflowId, blockId, fields}")
+    given = spec.values
+    values = parse_form_data(given) if isinstance(given, list) else spread_by_name(workflows, version, given)
     plan = em.installs.plan(
         ns,
         user.user_id,
         integration,
         [w.workflow_id for w in workflows],
         values,
-        credential_ids=id_list(body.get("credentialIds"), "credentialIds"),
+        credential_ids=id_list(spec.credentialIds, "credentialIds"),
         version=version,
         create_missing_credentials=True,
     )
-    written = em.installs.install(ns, user.user_id, plan, active=active)
+    written = em.installs.install(ns, user.user_id, plan, active=spec.active)
     return ok(
         {
             "namespace": ns.id,

@@ -15,14 +15,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..control.run_rules import FailureSpec, OutputSpec, check_references, parse
+from ..control.models import WaitBody, parse
+from ..control.run_rules import FailureSpec, OutputSpec, check_references
 from ..domain.errors import InvalidInput, NotFound
 from ..emulator import Emulator
 from .control import admin, namespace_from, optional_body
 from .responses import ok
 from .routing import route
-
-MAX_WAIT_MS = 60_000
 
 
 def _namespace_label(em: Emulator, body: dict[str, Any], request: Request) -> str | None:
@@ -76,14 +75,10 @@ async def wait_for_executions(request: Request) -> Response:
     far for that user (or anyone in the namespace) has finished; 400 if that would take longer than timeoutMs."""
     em = admin(request)
     body = await optional_body(request)
+    spec: WaitBody = parse(WaitBody, body)
     ns = namespace_from(em, body, request) or em.namespace_named("dev")
-    user_ref = body.get("user")
-    if user_ref is not None and not isinstance(user_ref, str):
-        raise InvalidInput("user must be a userId or username")
-    user_id = None if user_ref is None else em.users.get(ns, user_ref).user_id
-    timeout = body.get("timeoutMs", 10_000)
-    if isinstance(timeout, bool) or not isinstance(timeout, int) or not 0 <= timeout <= MAX_WAIT_MS:
-        raise InvalidInput(f"timeoutMs must be a whole number from 0 to {MAX_WAIT_MS}")
+    user_id = None if spec.user is None else em.users.get(ns, spec.user).user_id
+    timeout = spec.timeoutMs
     remaining = em.executions.latest_finish(ns, user_id) - em.clock.now()
     if remaining > timeout / 1000:
         raise InvalidInput(f"the executions finish in {remaining:.3f} s, after timeoutMs")

@@ -1,11 +1,30 @@
-"""The OpenAPI document of the control API (/_mock), served at /_mock/openapi.json."""
+"""The OpenAPI document of the control API (/_mock), served at /_mock/openapi.json.
+
+Request bodies are described by the pydantic models the server validates them with (control/models.py,
+control/run_rules.py), so the document says exactly what is accepted; each example is sent to the
+server by a test (tests/test_control_models.py).
+"""
 
 from __future__ import annotations
 
 from functools import cache
 from typing import Any
 
+from pydantic import BaseModel
+
 from .. import __version__
+from ..control.models import (
+    AdvanceBody,
+    FaultSpec,
+    FreezeBody,
+    InstallBody,
+    ResetBody,
+    SeedBody,
+    SnapshotBody,
+    TokenBody,
+    WaitBody,
+)
+from ..control.run_rules import FailureSpec, OutputSpec
 
 NAMESPACE = {"type": "string", "description": "'dev', 'prod' (default account) or '<account>.dev|prod'"}
 
@@ -36,9 +55,10 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None, list[str]]] = [
     (
         "get",
         "/_mock/requests",
-        "The request journal, oldest first (bounded; bodies cut at 64 KiB)",
+        "The request journal, oldest first (bounded; bodies cut at 64 KiB; Authorization and "
+        "x-alloy-user-token shown as fingerprints, credential data redacted; `header`: entries that carry it)",
         None,
-        ["method", "path", "namespace", "status", "since", "limit"],
+        ["method", "path", "namespace", "status", "since", "limit", "header"],
     ),
     ("delete", "/_mock/requests", "Empty the request journal", None, []),
     ("get", "/_mock/faults", "List active faults", None, []),
@@ -82,7 +102,7 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None, list[str]]] = [
             "namespace": "dev",
             "ttl": 60,
             "expired": False,
-            "signature": "valid|wrong-key|unknown-kid|none",
+            "signature": "valid",
             "claims": {"extra": "claim"},
         },
         [],
@@ -150,9 +170,35 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None, list[str]]] = [
 ]
 
 
+# The model of each operation's body; those not listed take none.
+BODIES: dict[tuple[str, str], type[BaseModel]] = {
+    ("post", "/_mock/reset"): ResetBody,
+    ("post", "/_mock/seed"): SeedBody,
+    ("post", "/_mock/snapshots"): SnapshotBody,
+    ("post", "/_mock/faults"): FaultSpec,
+    ("post", "/_mock/clock/freeze"): FreezeBody,
+    ("post", "/_mock/clock/advance"): AdvanceBody,
+    ("post", "/_mock/tokens"): TokenBody,
+    ("post", "/_mock/installs"): InstallBody,
+    ("post", "/_mock/run-failures"): FailureSpec,
+    ("post", "/_mock/block-outputs"): OutputSpec,
+    ("post", "/_mock/executions/wait"): WaitBody,
+}
+REF = "#/components/schemas/{model}"
+
+
+def _schema(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:
+    """A $ref to the model's schema, which goes (with those it uses) into `schemas`."""
+    schema = model.model_json_schema(ref_template=REF)
+    schemas.update(schema.pop("$defs", {}))
+    schemas[model.__name__] = schema
+    return {"$ref": REF.format(model=model.__name__)}
+
+
 @cache
 def control_openapi() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {}
     for method, path, summary, example, query in OPERATIONS:
         operation: dict[str, Any] = {
             "summary": summary,
@@ -178,11 +224,14 @@ def control_openapi() -> dict[str, Any]:
         ]
         if parameters:
             operation["parameters"] = parameters
-        if example is not None:
-            operation["requestBody"] = {
-                "required": False,
-                "content": {"application/json": {"schema": {"type": "object"}, "example": example}},
-            }
+        model = BODIES.get((method, path))
+        if model is not None:
+            content: dict[str, Any] = {"schema": _schema(model, schemas)}
+            if example is not None:
+                content["example"] = example
+            # A body with a required field cannot be left out (an absent body reads as {}).
+            required = bool(schemas[model.__name__].keys() & {"required", "anyOf"})
+            operation["requestBody"] = {"required": required, "content": {"application/json": content}}
         paths.setdefault(path, {})[method] = operation
     return {
         "openapi": "3.1.0",
@@ -193,6 +242,6 @@ def control_openapi() -> dict[str, Any]:
             "then send Authorization: Bearer <admin token>. Writes (POST, DELETE) need Content-Type: "
             "application/json or the header X-Alloy-Mock: 1, which web pages cannot send to another origin.",
         },
-        "components": {"securitySchemes": {"admin": {"type": "http", "scheme": "bearer"}}},
+        "components": {"schemas": schemas, "securitySchemes": {"admin": {"type": "http", "scheme": "bearer"}}},
         "paths": paths,
     }

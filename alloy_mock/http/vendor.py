@@ -113,6 +113,7 @@ class VendorApi:
                 (time.perf_counter() - started) * 1000,
                 received,
                 answer,
+                scope["headers"],
             )
 
     async def _answer(
@@ -147,9 +148,10 @@ class VendorApi:
             if fault.status is not None:
                 return JSONResponse(fault.body, status_code=fault.status, headers=fault.headers)
         found = tree.match(api_path, method)
+        unknown = found is None or found.handler is None
+        if unknown and scope[NAMESPACE_SCOPE_KEY] is None and not _has_user_token(scope):
+            return error_response(unauthorized(), method, scope["path"])  # the vendor checks the key first (404, 405)
         if found is None:
-            if scope[NAMESPACE_SCOPE_KEY] is None and not _has_user_token(scope):
-                return error_response(unauthorized(), method, scope["path"])  # the vendor checks the key first
             return not_found(method, scope["path"])
         if found.handler is None:
             return method_not_allowed(method, scope["path"], found.allow)
