@@ -17,7 +17,10 @@ process, unpinned) driven by Lua scripts generated into a temporary folder. Meas
 (e) the time to reset the namespace holding LARGE users: `POST /_mock/reset` on a server started on
     a copy of the files if the server has that route (the target uses it), and `Store.reset()` timed
     in-process on a copy of the files (the target uses it when there is no such route);
-(f) the server's resident memory (VmRSS from /proc/PID/status) with LARGE users.
+(f) the server's resident memory (VmRSS from /proc/PID/status) with LARGE users;
+(g) the rows for installs and runs (api_rows.py, seeded in-process by seeding.py): GET /workflows?userId=
+    and PUT /workflows/deactivate on both namespaces with a workflow installed for every user,
+    POST /run/event, and logs, errors and analytics with 1,000 and 1,000,000 stored executions.
 
 Each run is preceded by a short warm-up (POST runs warm up with token requests, which write nothing).
 Exit status: 0 when every target passes, 1 when one fails, 2 when the benchmark cannot run.
@@ -45,6 +48,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import api_rows  # bench/api_rows.py, beside this file
 
 HERE = Path(__file__).resolve().parent
 DEV_KEY = "alloy-mock-dev-key"
@@ -561,6 +566,7 @@ class Results:
     first_users_request_ms: list[float] = field(default_factory=list)
     reset: dict[str, Any] = field(default_factory=dict)
     loadavg: list[str] = field(default_factory=list)
+    api: dict[str, Any] = field(default_factory=dict)  # api_rows.py's other measures
     targets: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, key: str, users: str, load: Load) -> None:
@@ -750,6 +756,8 @@ def run_benchmark(wrk: Wrk, workdir: Path, results: Results, small: int, large: 
         running.append(baseline_1w)
         sets = [seed(wrk, workdir, results, label_of(count), count) for count in (small, large)]
         running.extend(data.server for data in sets)
+        rows = api_rows.start(wrk, workdir, results, sets, quick=results.config["quick"])
+        running.extend(rows.servers)
         get_plain = wrk.script("plain.lua", LUA_PLAIN)
         post_plain = wrk.script("post_plain.lua", LUA_POST_PLAIN)
         results.loadavg.append(loadavg())
@@ -773,7 +781,9 @@ def run_benchmark(wrk: Wrk, workdir: Path, results: Results, small: int, large: 
                 measure_get_token(wrk, results, data)
             for data in sets:
                 measure_post_users(wrk, workdir, results, data, cycle, last=cycle == repeat - 1)
+            api_rows.measure_cycle(wrk, workdir, results, rows, cycle)
             results.loadavg.append(loadavg())
+        api_rows.finish(results, rows)
         results.rss_kib["baseline"] = baseline.rss_kib()
         for data in sets:
             results.rss_kib[f"alloy-mock {data.label} ({data.count:,} users, after token runs)"] = data.server.rss_kib()
@@ -859,6 +869,7 @@ def judge(results: Results, small: str, large: str) -> None:
         " ms",
         f"{chosen['method']}, median of {chosen['all_reset_ms']}",
     )
+    api_rows.judge(results, add, small, large)
 
 
 def _listed(values: list[float]) -> str:
@@ -953,6 +964,7 @@ def report(results: Results, small: str, large: str) -> str:
             else "not served by this alloy-mock (in-process time used)",
         ]
     )
+    other.extend(api_rows.report_rows(results))
     for name, kib in results.rss_kib.items():
         other.append([f"RSS {name}", f"{kib / 1024:.1f} MiB"])
     out.append(fmt_rows(other))
@@ -1073,4 +1085,7 @@ def temporary_folder(keep: bool) -> Iterator[Path]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as the module `bench`, which api_rows.py imports, so that both use one copy of its classes.
+    import bench
+
+    sys.exit(bench.main())
