@@ -43,13 +43,14 @@ HISTORY_QUICK = History(HISTORY_USERS, 1_000, FAILED_PER_USER)
 
 # The bodies of wrk scripts, completed by script() with bench.py's thread ids, headers and report.
 
-# GET args[2] .. id .. args[3] for each id of the file args[1]; threads start apart.
-LUA_GET_EACH = r"""
+# Each thread cycles over requests prepared in init() by format_line(line, args), one for each line (an id)
+# of the file args[1]; threads start apart.
+LUA_EACH_ID = r"""
 local prepared = {}
 local index = 0
 init = function(args)
   for line in io.lines(args[1]) do
-    prepared[#prepared + 1] = wrk.format("GET", args[2] .. line .. (args[3] or ""))
+    prepared[#prepared + 1] = format_line(line, args)
   end
   index = ((tid - 1) * 7919) % #prepared
 end
@@ -58,6 +59,16 @@ request = function()
   return prepared[index]
 end
 """
+
+# GET args[2] .. id .. args[3].
+LUA_GET_EACH = (
+    r"""
+format_line = function(line, args)
+  return wrk.format("GET", args[2] .. line .. (args[3] or ""))
+end
+"""
+    + LUA_EACH_ID
+)
 
 # PUT args[2]/deactivate for every id of this thread's share of the file args[1] (args[3] threads),
 # then args[2]/activate for each, and again: a user's two requests are a whole pass apart.
@@ -86,23 +97,17 @@ request = function()
 end
 """
 
-# POST args[2] with the event args[3] for each id of the file args[1] in turn; threads start apart.
-LUA_RUN_EVENT = r"""
+# POST args[2] with the event args[3] for each user.
+LUA_RUN_EVENT = (
+    r"""
 wrk.method = "POST"
-local prepared = {}
-local index = 0
-init = function(args)
-  for line in io.lines(args[1]) do
-    local body = '{"event":"' .. args[3] .. '","userId":"' .. line .. '","data":{"name":"Ada L","id":7}}'
-    prepared[#prepared + 1] = wrk.format(nil, args[2], nil, body)
-  end
-  index = ((tid - 1) * 7919) % #prepared
-end
-request = function()
-  index = index % #prepared + 1
-  return prepared[index]
+format_line = function(line, args)
+  local body = '{"event":"' .. args[3] .. '","userId":"' .. line .. '","data":{"name":"Ada L","id":7}}'
+  return wrk.format(nil, args[2], nil, body)
 end
 """
+    + LUA_EACH_ID
+)
 
 
 def script(wrk: bench.Wrk, name: str, body: str) -> Path:
