@@ -28,6 +28,9 @@ process, unpinned) driven by Lua scripts generated into a temporary folder. Meas
     POST row's p99 is several times its service time), so the pair is also measured at a light load,
     LIGHT_CONNECTIONS connections, where p99 is service time plus any stall: the p99 target is judged
     there, with the same run without compaction beside it.
+(h) the rows for installs and runs (api_rows.py, seeded in-process by seeding.py): GET /workflows?userId=
+    and PUT /workflows/deactivate on both namespaces with a workflow installed for every user,
+    POST /run/event, and logs, errors and analytics with 1,000 and 1,000,000 stored executions.
 
 Each run is preceded by a short warm-up (POST runs warm up with token requests, which write nothing).
 Exit status: 0 when every target passes, 1 when one fails, 2 when the benchmark cannot run.
@@ -55,6 +58,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import api_rows  # bench/api_rows.py, beside this file
 
 HERE = Path(__file__).resolve().parent
 DEV_KEY = "alloy-mock-dev-key"
@@ -584,6 +589,7 @@ class Results:
     first_users_request_ms: list[float] = field(default_factory=list)
     reset: dict[str, Any] = field(default_factory=dict)
     loadavg: list[str] = field(default_factory=list)
+    api: dict[str, Any] = field(default_factory=dict)  # api_rows.py's other measures
     targets: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, key: str, users: str, load: Load) -> None:
@@ -839,6 +845,8 @@ def run_benchmark(wrk: Wrk, workdir: Path, results: Results, small: int, large: 
         running.append(baseline_1w)
         sets = [seed(wrk, workdir, results, label_of(count), count) for count in (small, large)]
         running.extend(data.server for data in sets)
+        rows = api_rows.start(wrk, workdir, results, sets, quick=results.config["quick"])
+        running.extend(rows.servers)
         get_plain = wrk.script("plain.lua", LUA_PLAIN)
         post_plain = wrk.script("post_plain.lua", LUA_POST_PLAIN)
         results.loadavg.append(loadavg())
@@ -866,7 +874,9 @@ def run_benchmark(wrk: Wrk, workdir: Path, results: Results, small: int, large: 
                 if connections:
                     measure_post_users(wrk, workdir, results, sets[-1], cycle, False, False, connections)
                 measure_post_users(wrk, workdir, results, sets[-1], cycle, False, True, connections)
+            api_rows.measure_cycle(wrk, workdir, results, rows, cycle)
             results.loadavg.append(loadavg())
+        api_rows.finish(results, rows)
         results.rss_kib["baseline"] = baseline.rss_kib()
         for data in sets:
             results.rss_kib[f"alloy-mock {data.label} ({data.count:,} users, after token runs)"] = data.server.rss_kib()
@@ -964,6 +974,7 @@ def judge(results: Results, small: str, large: str) -> None:
         " ms",
         f"{chosen['method']}, median of {chosen['all_reset_ms']}",
     )
+    api_rows.judge(results, add, small, large)
 
 
 def _listed(values: list[float]) -> str:
@@ -1058,6 +1069,7 @@ def report(results: Results, small: str, large: str) -> str:
             else "not served by this alloy-mock (in-process time used)",
         ]
     )
+    other.extend(api_rows.report_rows(results))
     for name, kib in results.rss_kib.items():
         other.append([f"RSS {name}", f"{kib / 1024:.1f} MiB"])
     out.append(fmt_rows(other))
@@ -1190,4 +1202,7 @@ def temporary_folder(keep: bool) -> Iterator[Path]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as the module `bench`, which api_rows.py imports, so that both use one copy of its classes.
+    import bench
+
+    sys.exit(bench.main())
