@@ -5,7 +5,8 @@
 The checks run outside the checkout, so only what the wheel ships is importable: a file missing from the
 package (the bundled fixtures, the HTML pages' assets, py.typed) fails here and not at a user's. It
   1. builds both with `python -m build` (the wheel from the sdist, so the sdist is proven complete too);
-  2. installs `alloy-mock[pytest]` from the wheel into a new venv (the extra must be all a suite needs);
+  2. installs `alloy-mock[pytest]` from the wheel into a new venv (the extra must be all a suite needs), and
+     httpx, the HTTP client of the generated project's own code;
   3. runs `alloy-mock serve --port 0`, waits for /health, creates a user, reads its token, the seed
      catalogue and the install page;
   4. generates a tiny project whose tests use the `alloy_mock` and `alloy_mock_intercept` fixtures, runs
@@ -106,11 +107,11 @@ def build(work: Path) -> tuple[Path, Path]:
 
 
 def install(work: Path, wheel: Path) -> Path:
-    step(f"fresh venv: pip install '{wheel.name}[pytest]'")
+    step(f"fresh venv: pip install '{wheel.name}[pytest]' httpx (the project's own HTTP client)")
     venv = work / "venv"
     must([sys.executable, "-m", "venv", str(venv)], work, "python -m venv")
     python = venv / "bin" / "python"
-    must([str(python), "-m", "pip", "install", "-q", f"{wheel}[pytest]"], work, "pip install the wheel")
+    must([str(python), "-m", "pip", "install", "-q", f"{wheel}[pytest]", "httpx"], work, "pip install the wheel")
     where = must([str(python), "-c", "import alloy_mock; print(alloy_mock.__file__)"], work, "import alloy_mock")
     if not where.strip().startswith(str(venv)):
         fail(f"alloy_mock was imported from {where.strip()}, not from the fresh venv")
