@@ -43,23 +43,6 @@ HISTORY_QUICK = History(HISTORY_USERS, 1_000, FAILED_PER_USER)
 
 # The bodies of wrk scripts, completed by script() with bench.py's thread ids, headers and report.
 
-# Each thread cycles over requests prepared in init() by format_line(line, args), one for each line (an id)
-# of the file args[1]; threads start apart.
-LUA_EACH_ID = r"""
-local prepared = {}
-local index = 0
-init = function(args)
-  for line in io.lines(args[1]) do
-    prepared[#prepared + 1] = format_line(line, args)
-  end
-  index = ((tid - 1) * 7919) % #prepared
-end
-request = function()
-  index = index % #prepared + 1
-  return prepared[index]
-end
-"""
-
 # GET args[2] .. id .. args[3].
 LUA_GET_EACH = (
     r"""
@@ -67,7 +50,7 @@ format_line = function(line, args)
   return wrk.format("GET", args[2] .. line .. (args[3] or ""))
 end
 """
-    + LUA_EACH_ID
+    + bench.LUA_EACH_ID
 )
 
 # PUT args[2]/deactivate for every id of this thread's share of the file args[1] (args[3] threads),
@@ -106,7 +89,7 @@ format_line = function(line, args)
   return wrk.format(nil, args[2], nil, body)
 end
 """
-    + LUA_EACH_ID
+    + bench.LUA_EACH_ID
 )
 
 

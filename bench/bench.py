@@ -299,20 +299,15 @@ end
     + LUA_DONE
 )
 
-# GET a user's token, cycling over the ids in a file (one per line); threads start apart.
-LUA_GET_TOKEN = (
-    LUA_THREAD_IDS
-    + LUA_HEADERS
-    + r"""
+# Each thread cycles over requests prepared in init() by format_line(line, args), one for each line (an id)
+# of the file args[1]; threads start apart.
+LUA_EACH_ID = r"""
 local prepared = {}
 local index = 0
-local prefix = "/2023-12/users/"
 init = function(args)
-  local file = assert(io.open(args[1], "r"))
-  for line in file:lines() do
-    prepared[#prepared + 1] = wrk.format("GET", prefix .. line .. "/token")
+  for line in io.lines(args[1]) do
+    prepared[#prepared + 1] = format_line(line, args)
   end
-  file:close()
   index = ((tid - 1) * 7919) % #prepared
 end
 request = function()
@@ -320,6 +315,17 @@ request = function()
   return prepared[index]
 end
 """
+
+# GET a user's token, cycling over the ids in a file (one per line).
+LUA_GET_TOKEN = (
+    LUA_THREAD_IDS
+    + LUA_HEADERS
+    + r"""
+format_line = function(line, args)
+  return wrk.format("GET", "/2023-12/users/" .. line .. "/token")
+end
+"""
+    + LUA_EACH_ID
     + LUA_DONE
 )
 
