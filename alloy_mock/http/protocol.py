@@ -27,12 +27,14 @@ import re
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 import httptools
 import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 from ..config import Settings
+from .host_check import HostPolicy
 from .request_line import Refusal, own_names, rewrite
 from .transport import CoalescingTransport
 
@@ -60,6 +62,7 @@ class AlloyMockProtocol(HttpToolsProtocol):
     """One client connection. `http_protocol()` makes the class uvicorn gets, with its limits set."""
 
     limits: ClassVar[Limits] = Limits.of(Settings())
+    hosts: ClassVar[HostPolicy] = HostPolicy(Settings().host)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -121,6 +124,9 @@ class AlloyMockProtocol(HttpToolsProtocol):
                 return b""
         if end > self.limits.within_both:
             self._check_sizes(data, end)
+        refused = self.hosts.refusal(data, end)
+        if refused is not None:
+            raise Refusal(403, refused)
         space = data.find(b" ", 0, end)
         # The common case: an ASCII request line with its target in origin form ("/...").
         if data[space + 1] == 47 and (data.isascii() or data[: data.index(b"\n")].isascii()):
@@ -308,10 +314,19 @@ def _not_http(head: bytes) -> str:
     return "Malformed HTTP request: the request line does not start with a method"
 
 
+def public_host(settings: Settings) -> tuple[str, ...]:
+    """The host of `--public-url`: the links the emulator hands out name it, so it is answered."""
+    host = urlsplit(settings.public_url).hostname if settings.public_url else None
+    return (host,) if host else ()
+
+
 def http_protocol(settings: Settings | None = None) -> type[AlloyMockProtocol]:
     """What `uvicorn.Config(http=...)` gets: the protocol class with the limits of `settings`."""
 
+    configured = settings or Settings()
+
     class ConfiguredProtocol(AlloyMockProtocol):
-        limits = Limits.of(settings or Settings())
+        limits = Limits.of(configured)
+        hosts = HostPolicy(configured.host, (*configured.allowed_hosts, *public_host(configured)))
 
     return ConfiguredProtocol
