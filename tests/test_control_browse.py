@@ -507,3 +507,22 @@ def test_the_openapi_document_describes_the_parameters(client: TestClient) -> No
     assert query("/_mock/executions")["error"]["schema"] == {"type": "boolean", "default": False}
     rerun = document["paths"]["/_mock/executions/{execution_id}/rerun"]["post"]
     assert rerun["requestBody"]["content"]["application/json"]["example"] == {"namespace": "dev"}
+
+
+def test_after_a_restart_the_lists_and_counts_are_the_same(tmp_path: Any) -> None:
+    """The failed-run indexes are rebuilt from the stored documents, and a rerun that got a 200 is on disk."""
+    db = str(tmp_path / "alloy.db")
+    with app_client(db=db) as client:
+        world = build_world(client)
+        rerun = assert_ok(client.post(f"/_mock/executions/{world.failed}/rerun", json={}))
+        before = [executions(client, **params) for params in ({}, {"error": "true"}, {"userId": world.alice})]
+        details = assert_ok(client.get(f"/_mock/users/{world.alice}"))
+        namespaces = assert_ok(client.get("/_mock/namespaces"))
+    with app_client(db=db) as client:
+        after = [executions(client, **params) for params in ({}, {"error": "true"}, {"userId": world.alice})]
+        assert after == before
+        assert after[0]["data"][0]["executionId"] == rerun["executionId"]
+        assert [item["executionId"] for item in after[1]["data"]] == [world.failed]
+        assert assert_ok(client.get(f"/_mock/users/{world.alice}")) == details
+        assert details["executions"] == {"total": 4, "errors": 1}
+        assert assert_ok(client.get("/_mock/namespaces")) == namespaces
