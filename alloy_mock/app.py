@@ -19,6 +19,7 @@ from .config import Settings
 from .emulator import Emulator
 from .http import (
     control,
+    control_browse,
     control_installs,
     control_runs,
     credentials,
@@ -111,7 +112,12 @@ def create_app(settings: Settings | None = None, emulator: Emulator | None = Non
             *modal_api.routes,
             *oauth.routes,
             Route("/_mock", control.index, methods=["GET"]),
-            Mount("/_mock", app=control.ControlApi([*control.routes, *control_installs.routes, *control_runs.routes])),
+            Mount(
+                "/_mock",
+                app=control.ControlApi(
+                    [*control.routes, *control_installs.routes, *control_runs.routes, *control_browse.routes]
+                ),
+            ),
         ],
         middleware=[Middleware(DurableResponsesMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,
