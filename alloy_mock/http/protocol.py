@@ -17,13 +17,17 @@ the framing: a head ends at its first empty line, a body after Content-Length by
 at the LF where the parser reports the message complete. llhttp still parses and checks every byte;
 the framing only decides which bytes are fed when.
 
-Each response also leaves in one write (transport.py).
+Each response also leaves in one write (transport.py). A connection fault (faults.py) breaks the
+connection through the scope extension `alloy_mock.connection_fault` that each request gets here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
+import socket
+import struct
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -33,6 +37,7 @@ import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 from ..config import Settings
+from .faults import CONNECTION_FAULT, RESET
 from .request_line import Refusal, own_names, rewrite
 from .transport import CoalescingTransport
 
@@ -210,6 +215,33 @@ class AlloyMockProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._message_done = True
         HttpToolsProtocol.on_message_complete(self)  # not super(): this runs for every request
+
+    def on_headers_complete(self) -> None:
+        HttpToolsProtocol.on_headers_complete(self)
+        cycle = self.cycle
+        if cycle is not None and cycle.scope is self.scope:  # the request got a cycle (not an upgrade)
+            self.scope["extensions"] = {CONNECTION_FAULT: functools.partial(self._break_connection, cycle)}
+
+    # -- connection faults -------------------------------------------------------------------------
+
+    def _break_connection(self, cycle: RequestResponseCycle, kind: str, data: bytes) -> None:
+        """End the connection instead of answering `cycle`'s request: reset it (RST), or write `data` (maybe
+        nothing) and close it."""
+        cycle.disconnected = True  # the app answers nothing, and uvicorn must not answer for it
+        cycle.message_event.set()
+        self._state = "closed"  # what else the client sends is not read
+        transport = self.transport
+        if kind == RESET:
+            if isinstance(transport, CoalescingTransport):
+                transport.flush()  # the answers to earlier requests leave first
+            sock = transport.get_extra_info("socket")
+            if sock is not None:  # linger on, for 0 seconds: close() sends an RST instead of a FIN
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            transport.abort()
+            return
+        if data:
+            transport.write(data)
+        transport.close()
 
     # -- refusals --------------------------------------------------------------------------------
 
