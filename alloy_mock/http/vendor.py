@@ -100,7 +100,8 @@ class VendorApi:
         whole = bool(prefetched) and prefetched[-1]["type"] == "http.request" and not prefetched[-1].get("more_body")
         if whole:
             scope[BODY_SCOPE_KEY] = received  # read whole: read_json() takes it from here
-        fault = faults.take(method, api_path, label, received if whole else None) if faults else None
+        matchable = whole and len(received) <= em.settings.max_body_bytes  # a body too large is not read as JSON
+        fault = faults.take(method, api_path, label, received if matchable else None) if faults else None
 
         async def replaying_receive() -> Message:
             return prefetched.pop(0) if prefetched else await receive()
