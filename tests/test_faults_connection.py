@@ -143,7 +143,19 @@ def test_other_connections_are_unaffected(alloy_mock: AlloyMock) -> None:
     assert get_with("requests", url, alloy_mock.headers()).status_code == 200
 
 
-def test_earlier_pipelined_answers_still_arrive(alloy_mock: AlloyMock) -> None:
+@pytest.mark.parametrize("kind", ["EMPTY_RESPONSE", "CONNECTION_RESET_BY_PEER"])
+def test_the_server_logs_nothing_for_a_broken_connection(
+    alloy_mock: AlloyMock, caplog: pytest.LogCaptureFixture, kind: Any
+) -> None:
+    """uvicorn is told the request is over: it neither answers a 500 for it nor logs an error."""
+    alloy_mock.fault(connection_fault=kind, path="/users")
+    with caplog.at_level("DEBUG", logger="uvicorn"), pytest.raises(httpx.TransportError):
+        get_with("httpx", f"{alloy_mock.base_url}/users", alloy_mock.headers())
+    assert get_with("httpx", f"{alloy_mock.base_url}/users", alloy_mock.headers()).status_code == 200
+    assert [record for record in caplog.records if record.levelname in ("ERROR", "WARNING")] == []
+
+
+def test_earlier_pipelined_answers_still_arrive(alloy_mock: AlloyMock, caplog: pytest.LogCaptureFixture) -> None:
     """Two requests in one write: the first is answered, the second's fault closes the connection after it."""
     alloy_mock.fault(connection_fault="EMPTY_RESPONSE", path="/users/none-such")
     host = alloy_mock.root_url.split("://", 1)[1]
@@ -153,6 +165,8 @@ def test_earlier_pipelined_answers_still_arrive(alloy_mock: AlloyMock) -> None:
         first = connection.answer()
         assert first is not None and first.status == 200, first
         assert connection.closed_by_server()
+    assert get_with("httpx", f"{alloy_mock.base_url}/users", alloy_mock.headers()).status_code == 200
+    assert [record for record in caplog.records if record.levelname in ("ERROR", "WARNING")] == []
 
 
 def test_without_the_servers_extension_the_app_raises(client: TestClient) -> None:

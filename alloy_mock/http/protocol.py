@@ -24,7 +24,6 @@ connection through the scope extension `alloy_mock.connection_fault` that each r
 from __future__ import annotations
 
 import asyncio
-import functools
 import re
 import socket
 import struct
@@ -77,6 +76,8 @@ class AlloyMockProtocol(HttpToolsProtocol):
         self._server_waited = False  # the read timeout's last period was (partly) the server's wait
         self._deferred: bytes | None = None  # a refusal waiting for the responses due before it
         self._own: tuple[tuple[str, int], ...] = ()  # (host, port) pairs that name this server
+        self._extensions = {CONNECTION_FAULT: self._break_connection}  # each request's scope["extensions"]
+        self._running: RequestResponseCycle | None = None  # the request whose app runs
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
@@ -220,15 +221,20 @@ class AlloyMockProtocol(HttpToolsProtocol):
         HttpToolsProtocol.on_headers_complete(self)
         cycle = self.cycle
         if cycle is not None and cycle.scope is self.scope:  # the request got a cycle (not an upgrade)
-            self.scope["extensions"] = {CONNECTION_FAULT: functools.partial(self._break_connection, cycle)}
+            # One dict per connection, not per request: a request costs a store, and makes no reference cycle.
+            self.scope["extensions"] = self._extensions
+            if not (self.pipeline and self.pipeline[0][0] is cycle):  # started at once, not queued
+                self._running = cycle
 
     # -- connection faults -------------------------------------------------------------------------
 
-    def _break_connection(self, cycle: RequestResponseCycle, kind: str, data: bytes) -> None:
-        """End the connection instead of answering `cycle`'s request: reset it (RST), or write `data` (maybe
-        nothing) and close it."""
-        cycle.disconnected = True  # the app answers nothing, and uvicorn must not answer for it
-        cycle.message_event.set()
+    def _break_connection(self, kind: str, data: bytes) -> None:
+        """End the connection instead of answering the running request: reset it (RST), or write `data` (maybe
+        nothing) and close it. One request runs at a time on a connection (the others wait in the pipeline)."""
+        cycle = self._running
+        if cycle is not None:
+            cycle.disconnected = True  # the app answers nothing, and uvicorn must not answer for it
+            cycle.message_event.set()
         self._state = "closed"  # what else the client sends is not read
         transport = self.transport
         if kind == RESET:
@@ -275,7 +281,10 @@ class AlloyMockProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         last = not self.pipeline
+        queued = None if last else self.pipeline[-1][0]  # the request uvicorn starts next
         super().on_response_complete()
+        if queued is not None and not (self.pipeline and self.pipeline[-1][0] is queued):
+            self._running = queued
         if last and self._deferred is not None and not self.transport.is_closing():
             self.transport.write(self._deferred)
             self._deferred = None
