@@ -38,6 +38,7 @@ _WILDCARDS = re.compile(r"[*?\[]")
 MAX_BODY_DEPTH = 32  # of a bodyContains object: matching recurses that deep at most
 NOT_JSON = object()  # a request body that is not JSON (or was not read whole): no bodyContains matches it
 _UNPARSED = object()
+_ABSENT = object()
 
 
 def check_headers(headers: dict[str, str]) -> dict[str, str]:
@@ -254,9 +255,16 @@ def contains(actual: Any, expected: Any) -> bool:
     """Whether the JSON value `actual` contains `expected`: objects may have extra keys, arrays match item by
     item (same length), numbers by value (1 is 1.0, but true is not 1), everything else by equality."""
     if isinstance(expected, dict):
-        return isinstance(actual, dict) and all(
-            key in actual and contains(actual[key], value) for key, value in expected.items()
-        )
+        if not isinstance(actual, dict):
+            return False
+        for key, wanted in expected.items():  # a loop, not all(): this runs for every rule a request meets
+            found = actual.get(key, _ABSENT)
+            if type(wanted) is str:  # the common case, without a call
+                if type(found) is not str or found != wanted:
+                    return False
+            elif found is _ABSENT or not contains(found, wanted):
+                return False
+        return True
     if isinstance(expected, list):
         return (
             isinstance(actual, list)
