@@ -263,3 +263,15 @@ def test_every_field_example_of_the_document_is_accepted(client: TestClient, nam
     if name in ("bodyContains", "seed"):
         spec["status"] = 503  # a predicate or a seed alone does nothing
     assert_ok(client.post("/_mock/faults", json=spec))
+
+
+@pytest.mark.parametrize("client", ["httpx", "requests"])
+def test_a_body_predicate_in_process(alloy_mock_intercept: AlloyMock, client: str) -> None:
+    import requests
+
+    alloy_mock_intercept.fault(429, method="POST", path="/users", body_contains=SLOW)
+    url, headers = f"{alloy_mock_intercept.base_url}/users", alloy_mock_intercept.headers()
+    post = httpx.post if client == "httpx" else requests.post
+    assert post(url, json={"username": "fast@example.com"}, headers=headers).status_code == 200
+    assert post(url, json={**SLOW, "fullName": "Slow"}, headers=headers).status_code == 429
+    assert post(url, json=SLOW, headers=headers).status_code == 200  # spent
