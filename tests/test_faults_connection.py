@@ -7,6 +7,8 @@ which must raise what the socket makes the client raise; the bytes themselves ar
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -15,10 +17,11 @@ import requests
 from starlette.testclient import TestClient
 
 from alloy_mock.control.models import CONNECTION_FAULTS
+from alloy_mock.http.access_log import format_line
 from alloy_mock.http.faults import MALFORMED_ANSWER, RANDOM_BYTES, ConnectionFault
 from alloy_mock.testing import AlloyMock, InProcessEmulator
 
-from .conftest import API, DEV
+from .conftest import API, DEV, ServerProcess
 from .helpers import assert_error, assert_ok
 from .rawhttp import RawConnection
 
@@ -223,3 +226,17 @@ def test_the_failure_report_line_names_the_connection_fault(alloy_mock: AlloyMoc
         get_with("httpx", f"{alloy_mock.base_url}/users", alloy_mock.headers())
     (entry,) = alloy_mock.requests(path=f"{API}/users")
     assert "-> EMPTY_RESPONSE (fault fault-" in format_request(entry)
+
+
+def test_the_access_log_shows_no_status_for_a_broken_connection(serve: Callable[..., ServerProcess]) -> None:
+    server = serve("--access-log", "--log-format", "json")
+    with server.client() as http:
+        assert_ok(http.post("/_mock/faults", json={"connectionFault": "EMPTY_RESPONSE", "path": "/users"}))
+        with pytest.raises(httpx.RemoteProtocolError):
+            http.get(f"{API}/users", headers=DEV)
+    assert server.stop() == 0
+    stdout, _ = server.process.communicate(timeout=15)
+    (entry,) = [json.loads(line) for line in stdout.splitlines() if f'"{API}/users"' in line]
+    assert (entry["status"], entry["namespace"]) == (None, "default.dev")
+    fields = {**entry, "time": "T", "duration": 0.25}
+    assert format_line(fields, "text", "EMPTY_RESPONSE") == f"T GET {API}/users EMPTY_RESPONSE 0.2ms default.dev"

@@ -18,6 +18,7 @@ from starlette.types import Scope, Send
 from ..control.faults import Dribble, Fault
 
 CONNECTION_FAULT = "alloy_mock.connection_fault"  # the scope extension that breaks the request's connection
+BROKEN_SCOPE_KEY = "alloy_mock.broken"  # set to the connectionFault name once it broke the connection (access log)
 BreakConnection = Callable[[str, bytes], None]  # (connectionFault name, bytes to write first)
 
 RESET = "CONNECTION_RESET_BY_PEER"
@@ -55,6 +56,7 @@ async def break_connection(scope: Scope, fault: Fault) -> None:
     if fault.delay_ms:
         await asyncio.sleep(fault.delay_ms / 1000)  # the latency asked for, not a wait for readiness
     data = written_before_closing(fault)
+    scope[BROKEN_SCOPE_KEY] = fault.connection
     hook: BreakConnection | None = scope.get("extensions", {}).get(CONNECTION_FAULT)
     if hook is None:
         raise ConnectionFault(fault.connection, data)
