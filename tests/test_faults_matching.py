@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from alloy_mock.testing import AlloyMock
 
 from .conftest import API, DEV, PROD
 from .helpers import assert_error, assert_ok
+from .test_packaging import run_mypy
 
 SLOW = {"username": "slow@example.com"}
 
@@ -275,3 +277,24 @@ def test_a_body_predicate_in_process(alloy_mock_intercept: AlloyMock, client: st
     assert post(url, json={"username": "fast@example.com"}, headers=headers).status_code == 200
     assert post(url, json={**SLOW, "fullName": "Slow"}, headers=headers).status_code == 429
     assert post(url, json=SLOW, headers=headers).status_code == 200  # spent
+
+
+TYPED_USE = """\
+from alloy_mock.testing import AlloyMock, DribbleDelay
+
+
+def test_faults(alloy_mock: AlloyMock) -> None:
+    dribble: DribbleDelay = {"numberOfChunks": 5, "totalDuration": 1000}
+    alloy_mock.fault(connection_fault="EMPTY_RESPONSE", body_contains={"username": "slow"}, probability=0.5, seed=1)
+    alloy_mock.fault(503, chunked_dribble_delay=dribble)
+"""
+
+
+def test_mypy_strict_checks_the_new_options(tmp_path: Path) -> None:
+    """One run (mypy is slow): the misspelled fault name is the only error, so the rest type-checks."""
+    wrong = TYPED_USE + '    alloy_mock.fault(connection_fault="RESET")\n'
+    (tmp_path / "test_user.py").write_text(wrong)
+    result = run_mypy(tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert 'test_user.py:8: error: Argument "connection_fault" to "fault"' in result.stdout, result.stdout
+    assert "Found 1 error in 1 file" in result.stdout, result.stdout
