@@ -131,7 +131,7 @@ def test_a_delay_comes_before_the_break(alloy_mock: AlloyMock) -> None:
     with pytest.raises(httpx.RemoteProtocolError):
         get_with("httpx", f"{alloy_mock.base_url}/users", alloy_mock.headers())
     (entry,) = alloy_mock.requests(path=f"{API}/users")
-    assert entry["durationMs"] >= 150
+    assert entry["durationMs"] >= 150 - 2, entry  # an event-loop timer may fire a little early
 
 
 def test_other_connections_are_unaffected(alloy_mock: AlloyMock) -> None:

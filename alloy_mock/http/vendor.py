@@ -73,11 +73,11 @@ class VendorApi:
         # Refused before any byte of the body is read, so that a client that sent `Expect: 100-continue`
         # gets the 413 at once instead of a 100 Continue.
         too_large = declared_too_large(scope, em.settings.max_body_bytes)
-        faults = em.faults
+        faults = em.faults if em.faults else None  # asked once: most requests meet no fault at all
         # A fault with a bodyContains needs the whole body before it can match (up to the size limit).
-        wants_body = bool(faults) and too_large is None and faults.wants_body(method, api_path, label)
+        wants_body = faults is not None and too_large is None and faults.wants_body(method, api_path, label)
         if not em.journal.enabled and not wants_body:
-            fault = faults.take(method, api_path, label) if faults else None
+            fault = faults.take(method, api_path, label) if faults is not None else None
             await self._answer(em, scope, receive, send, tree, api_path, fault, too_large)
             return
 
@@ -100,8 +100,10 @@ class VendorApi:
         whole = bool(prefetched) and prefetched[-1]["type"] == "http.request" and not prefetched[-1].get("more_body")
         if whole:
             scope[BODY_SCOPE_KEY] = received  # read whole: read_json() takes it from here
-        matchable = whole and len(received) <= em.settings.max_body_bytes  # a body too large is not read as JSON
-        fault = faults.take(method, api_path, label, received if matchable else None) if faults else None
+        fault = None
+        if faults is not None:
+            matchable = whole and len(received) <= em.settings.max_body_bytes  # one too large is not read as JSON
+            fault = faults.take(method, api_path, label, received if matchable else None)
 
         async def replaying_receive() -> Message:
             return prefetched.pop(0) if prefetched else await receive()
