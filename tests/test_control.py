@@ -635,6 +635,7 @@ def test_journal_entry_fields(client: TestClient) -> None:
         "requestBody",
         "responseBody",
         "fault",
+        "connectionFault",
     }
     assert isinstance(entry["id"], int)
     assert entry.pop("headers")["content-type"] == "application/json"  # the rest: tests/test_journal.py
@@ -649,6 +650,7 @@ def test_journal_entry_fields(client: TestClient) -> None:
         "requestBody": {"username": "jo", "fullName": "Jo"},
         "responseBody": {"userId": user_id},
         "fault": None,
+        "connectionFault": None,
     }
 
 
@@ -858,6 +860,11 @@ def test_fault_answers_the_next_n_matching_requests_then_normal(client: TestClie
             "body": {"message": "Rate limit exceeded"},
             "headers": {"Retry-After": "1"},
             "delayMs": 0,
+            "connectionFault": None,
+            "chunkedDribbleDelay": None,
+            "bodyContains": None,
+            "probability": 1.0,
+            "seed": None,
             "remaining": 2,
             "hits": 0,
         },
@@ -1025,9 +1032,9 @@ def test_delete_one_fault_and_all(client: TestClient) -> None:
         ({"status": 500, "times": "2"}, "times must be a positive whole number, or null for every matching request"),
         ({"status": 500, "times": 1.5}, "times must be a positive whole number, or null for every matching request"),
         ({"status": 500, "times": True}, "times must be a positive whole number, or null for every matching request"),
-        ({}, "give a status, a delayMs, or both"),
-        ({"delayMs": 0}, "give a status, a delayMs, or both"),
-        ({"path": "/users"}, "give a status, a delayMs, or both"),
+        ({}, "give a status, a delayMs, a connectionFault or a chunkedDribbleDelay"),
+        ({"delayMs": 0}, "give a status, a delayMs, a connectionFault or a chunkedDribbleDelay"),
+        ({"path": "/users"}, "give a status, a delayMs, a connectionFault or a chunkedDribbleDelay"),
         ({"status": 500, "headers": {"Retry-After": 1}}, "headers must be an object of strings"),
         ({"status": 500, "headers": {"X": None}}, "headers must be an object of strings"),
         ({"status": 500, "headers": ["Retry-After: 1"]}, "headers must be an object of strings"),
