@@ -1009,6 +1009,9 @@ def test_delete_one_fault_and_all(client: TestClient) -> None:
     assert add_fault(client, {"status": 500})["id"] == "fault-4"  # ids are not reused
 
 
+EVERY_VERSION = "; a fault matches that path under every version"
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
@@ -1043,6 +1046,19 @@ def test_delete_one_fault_and_all(client: TestClient) -> None:
         ({"status": 500, "path": 5}, "method and path must be strings"),
         ({"status": 500, "method": 5}, "method and path must be strings"),
         ({"status": 500, "method": None}, "method and path must be strings"),
+        (
+            {"status": 500, "path": "/2023-12/users"},
+            "path: give the path after the version prefix ('/users', not '/2023-12/users')" + EVERY_VERSION,
+        ),
+        (
+            {"status": 500, "path": "2024-03/users/*/token"},
+            "path: give the path after the version prefix ('/users/*/token', not '2024-03/users/*/token')"
+            + EVERY_VERSION,
+        ),
+        (
+            {"status": 500, "path": "/2023-12"},
+            "path: give the path after the version prefix ('/', not '/2023-12')" + EVERY_VERSION,
+        ),
         (
             {"status": 500, "namespace": 5},
             "namespace must be a string such as 'dev', 'prod', 'acme.dev' or 'user-token'",

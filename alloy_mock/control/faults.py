@@ -167,6 +167,12 @@ class Faults:
         elif body is None and spec.status is not None:
             body = {"message": DEFAULT_MESSAGES.get(spec.status) or _phrase(spec.status)}
         path = spec.path
+        version = _VERSION_PREFIX.match(path)
+        if version is not None:  # it would never match: faults see the path after the version prefix
+            raise InvalidInput(
+                f"path: give the path after the version prefix ({'/' + path[version.end() :]!r}, not {path!r}); "
+                "a fault matches that path under every version"
+            )
         if len(self._faults) >= MAX_FAULTS:
             raise InvalidInput(f"at most {MAX_FAULTS} faults can be in force at once: clear some first")
         seq = next(self._ids)
@@ -312,6 +318,9 @@ def _check_breaks_alone(spec: FaultSpec) -> None:
         raise InvalidInput(
             f"connectionFault sends no answer, so it does not combine with {', '.join(given)} (delayMs does)"
         )
+
+
+_VERSION_PREFIX = re.compile(r"/?\d{4}-\d{2}(/|$)")
 
 
 def _first_segment(path: str) -> str:
