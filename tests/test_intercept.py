@@ -17,6 +17,7 @@ from alloy_mock.testing.interception import active as intercept_active
 
 ORIGINALS = (
     requests.adapters.HTTPAdapter.send,
+    requests.Session.merge_environment_settings,
     httpx.HTTPTransport.handle_request,
     httpx.AsyncHTTPTransport.handle_async_request,
 )
@@ -25,6 +26,7 @@ ORIGINALS = (
 def transports() -> tuple[object, ...]:
     return (
         requests.adapters.HTTPAdapter.send,
+        requests.Session.merge_environment_settings,
         httpx.HTTPTransport.handle_request,
         httpx.AsyncHTTPTransport.handle_async_request,
     )
@@ -202,3 +204,25 @@ def test_custom_hosts() -> None:
     with intercept(hosts={"alloy.test"}) as alloy:
         assert httpx.get("http://alloy.test/health").json()["status"] == "ok"
         assert alloy.base_url == "https://embedded.runalloy.com/2023-12"
+
+
+def test_proxies_of_the_environment_do_not_apply_in_process(
+    alloy_mock_intercept: AlloyMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A proxy where nothing listens: in-process calls never meet it, other hosts still get it from requests.
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:1")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:1")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    session = requests.Session()
+    session.proxies = {"https": "http://session.proxy.test:3128"}
+    url = f"{alloy_mock_intercept.base_url}/users"
+    assert session.get(url, headers=alloy_mock_intercept.headers()).status_code == 200
+    settings = session.merge_environment_settings(url, {}, None, None, None)
+    assert settings["proxies"] == {"https": "http://session.proxy.test:3128"}  # the session's own, kept
+    elsewhere = session.merge_environment_settings("http://example.test/", {}, None, None, None)
+    assert elsewhere["proxies"]["http"] == "http://127.0.0.1:1"
+    session.trust_env = False
+    assert session.merge_environment_settings("http://example.test/", {}, None, None, None)["proxies"] == {
+        "https": "http://session.proxy.test:3128"
+    }
