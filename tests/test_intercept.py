@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -226,3 +228,37 @@ def test_proxies_of_the_environment_do_not_apply_in_process(
     assert session.merge_environment_settings("http://example.test/", {}, None, None, None)["proxies"] == {
         "https": "http://session.proxy.test:3128"
     }
+
+
+LATE_IMPORT = """
+import sys
+from alloy_mock.testing import intercept
+
+with intercept() as alloy:
+    # Neither client was imported before the interception: each is patched when first imported.
+    assert "httpx" not in sys.modules and "requests" not in sys.modules, sorted(sys.modules)
+    import httpx
+    import requests.adapters
+
+    assert httpx.get(f"{alloy.base_url}/users", headers=alloy.headers()).json() == {"data": []}
+    assert requests.get(f"{alloy.base_url}/users", headers=alloy.headers()).json() == {"data": []}
+hooks = [finder for finder in sys.meta_path if type(finder).__module__.startswith("alloy_mock")]
+assert hooks == [], hooks
+assert requests.adapters.HTTPAdapter.send.__module__ == "requests.adapters"
+print("ok")
+"""
+
+
+def test_clients_imported_during_the_interception_are_patched_then() -> None:
+    done = subprocess.run([sys.executable, "-c", LATE_IMPORT], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_a_client_imported_after_the_interception_is_left_alone() -> None:
+    program = (
+        "import sys\nfrom alloy_mock.testing import intercept\nwith intercept():\n    pass\n"
+        "import httpx\nassert httpx.HTTPTransport.handle_request.__module__ == 'httpx._transports.default'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import functools
 import io
+import sys
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -24,6 +25,7 @@ from starlette.types import Scope
 from ..config import Settings
 from .asgi import Answer, scope_of
 from .client import AlloyMock
+from .import_hook import AfterImport
 from .inprocess import DEFAULT_PORTS, InProcessEmulator, scope_for
 
 VENDOR_HOSTS = frozenset(
@@ -42,6 +44,7 @@ class Interception:
         self.hosts = frozenset(host.lower() for host in hosts)
         self._restore: list[tuple[type, str, Any]] = []
         self._on = False
+        self._hook: AfterImport | None = None
 
     def routes(self, host: str | None) -> bool:
         # A wrapper that outlives its interception (another patcher restored it later) only passes through.
@@ -55,8 +58,15 @@ class Interception:
                     "(use the handle you already have)"
                 )
             try:
-                self._patch_requests()
-                self._patch_httpx()
+                later = {}
+                for name, patch in (("requests", self._patch_requests), ("httpx", self._patch_httpx)):
+                    if name in sys.modules:
+                        patch()
+                    else:  # not imported by anyone yet: patched when it is
+                        later[name] = functools.partial(self._patch_late, patch)
+                if later:
+                    self._hook = AfterImport(later)
+                    self._hook.install()
             except BaseException:
                 self._unpatch()
                 raise
@@ -64,11 +74,19 @@ class Interception:
             self._on = True
         return self
 
+    def _patch_late(self, patch: Callable[[], None]) -> None:
+        with _lock:
+            if self._on:
+                patch()
+
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         with _lock:
             self._on = False
+            if self._hook is not None:
+                self._hook.remove()
+                self._hook = None
             self._unpatch()
             if self in _active:
                 _active.remove(self)
