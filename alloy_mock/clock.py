@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from .domain.errors import InvalidInput
@@ -28,6 +29,23 @@ def iso_milliseconds(milliseconds: int) -> str:
     """iso_time() of a time given in whole milliseconds since the epoch (no rounding to do)."""
     second, millisecond = divmod(min(max(milliseconds, 0), int(LATEST) * 1000 + 999), 1000)
     return f"{_iso_second(second)}.{millisecond:03d}Z"
+
+
+def iso_milliseconds_series(start: int, offsets: Sequence[int]) -> list[str]:
+    """iso_milliseconds(start + offset) for each offset (ascending, from 0): a run's block times, with the
+    date part worked out once per second rather than once per time."""
+    stamps = []
+    top = int(LATEST) * 1000 + 999
+    second, date = -1, ""
+    for offset in offsets:
+        at = start + offset
+        if not 0 <= at <= top:
+            at = min(max(at, 0), top)
+        if at // 1000 != second:
+            second = at // 1000
+            date = _iso_second(second)
+        stamps.append(f"{date}.{at % 1000:03d}Z")
+    return stamps
 
 
 @functools.lru_cache(maxsize=4)

@@ -31,7 +31,8 @@ class User(NamedTuple):
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> User:
-        return cls(doc["userId"], doc["username"], doc.get("fullName"), doc["createdAt"])
+        # tuple.__new__: cls(...) without NamedTuple's Python-level __new__ (read on every request).
+        return tuple.__new__(cls, (doc["userId"], doc["username"], doc.get("fullName"), doc["createdAt"]))
 
     def to_doc(self) -> dict[str, Any]:
         doc = {"userId": self.user_id, "username": self.username, "createdAt": self.created_at}

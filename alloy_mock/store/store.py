@@ -15,7 +15,7 @@ import itertools
 import queue
 import threading
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from collections.abc import Collection as Collection_
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +87,9 @@ class Collection:
     def __init__(self, store: Store, table: KeyedTable, indexes: Indexes) -> None:
         self._store = store
         self._table = table
+        # view(key): the stored document itself, not a copy: cheaper on hot read paths, and never to be
+        # changed. The table's own method, so that a lookup by key is one call.
+        self.view: Callable[[str], Mapping[str, Any] | None] = table.view_doc
         self._indexes: dict[str, dict[Any, str]] = {name: {} for name in indexes.unique}
         # An ordered set of keys per value: a dict whose values are unused.
         self._groups: dict[str, dict[Any, dict[str, None]]] = {name: {} for name in indexes.grouped}
@@ -99,10 +102,6 @@ class Collection:
 
     def get(self, key: str) -> Doc | None:
         return self._table.get_doc(key)
-
-    def view(self, key: str) -> Mapping[str, Any] | None:
-        """The stored document itself, not a copy: cheaper on hot read paths, and never to be changed."""
-        return self._table.view_doc(key)
 
     def find(self, field: str, value: Any) -> Mapping[str, Any] | None:
         """The document whose unique `field` equals `value`, if any: the stored one, not a copy (see view())."""
@@ -165,10 +164,12 @@ class Collection:
             value = doc.get(name)
             if value is not None and value in index:
                 raise DuplicateKeyError(name, value)
-        with self._store.transaction():
-            if not self._table.insert_new(key, doc):
-                raise DuplicateKeyError("key", key)
+        if not self._table.insert_new(key, doc):
+            raise DuplicateKeyError("key", key)
         self._index(key, doc)
+        store = self._store
+        if store._depth == 0:  # one change: its own transaction (a `with` costs two calls more, per write)
+            store._commit()
 
     def insert_many(self, items: list[tuple[str, Mapping[str, Any]]]) -> None:
         """Insert documents in one transaction; all keys and unique values must be new."""
@@ -238,7 +239,11 @@ class Collection:
         for name, groups in self._groups.items():
             value = doc.get(name)
             if value is not None:
-                groups.setdefault(value, {})[key] = None
+                members = groups.get(value)
+                if members is None:
+                    groups[value] = {key: None}
+                else:
+                    members[key] = None
         for (name, summed), totals in self._sums.items():
             value = doc.get(name)
             if value is not None:
