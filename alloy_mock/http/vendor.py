@@ -22,7 +22,7 @@ from starlette.types import Message, Receive, Scope, Send
 from ..config import API_VERSIONS
 from ..control.faults import BODILESS, Fault
 from ..control.journal import BODY_LIMIT, USER_TOKEN
-from ..store import DurabilityError
+from ..store import READY, DurabilityError
 from .errors import error_response, method_not_allowed, not_found, unauthorized
 from .request import BODY_SCOPE_KEY, NAMESPACE_SCOPE_KEY, declared_too_large
 from .responses import JSONResponse, error
@@ -128,11 +128,12 @@ class VendorApi:
         refusal: Response | None = None,
     ) -> Response:
         response = refusal or await self._respond(scope, receive, tree, api_path, fault)
-        if em.store.has_pending_writes:
-            try:
-                await em.store.durable()  # a 200 for a write means the write is on disk
-            except DurabilityError as exc:
-                response = error_response(exc, scope["method"], scope["path"])
+        try:
+            waiting = em.store.durable()  # READY when nothing is pending (one call, where asking first was two)
+            if waiting is not READY:
+                await waiting  # a 200 for a write means the write is on disk
+        except DurabilityError as exc:
+            response = error_response(exc, scope["method"], scope["path"])
         await response(scope, receive, send)
         return response
 

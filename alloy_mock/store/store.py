@@ -412,6 +412,8 @@ class Store:
         On the serving event loop it goes on in the background and no commit waits for it
         (journal.py, compaction.py).
         """
+        if journal.journal_bytes <= MIN_COMPACTION_BYTES:  # below any threshold: the common case, no call
+            return
         if journal.journal_bytes > _compaction_threshold(journal.snapshot_bytes) and journal.can_compact():
             # can_compact() took the size of a snapshot finished since: the threshold may have grown.
             if journal.journal_bytes > _compaction_threshold(journal.snapshot_bytes):
