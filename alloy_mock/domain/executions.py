@@ -112,7 +112,7 @@ class Executions:
         if execution.execution_uuid is not None:
             doc["executionUuid"] = execution.execution_uuid
             doc["rerunOf"] = execution.rerun_of
-        executions = self._executions(namespace)
+        executions = self._store.collection(namespace.id, COLLECTION)  # _executions(), inlined
         if executions.count_where("owner", owner) < self.retention:
             executions.insert(execution.execution_id, doc)  # a transaction of its own: nothing to trim
         else:

@@ -226,7 +226,10 @@ class Runner:
         if marker is not None:  # checked for every workflow before any runs, so that a bad marker records nothing
             for workflow, _ in matched:
                 _names_a_block(marker, workflow)
-        return [self._run(namespace, user, workflow, install, dict(body), marker) for workflow, install in matched]
+        runs = []
+        for workflow, install in matched:  # a loop, not a comprehension: one frame less per event
+            runs.append(self._run(namespace, user, workflow, install, dict(body), marker))
+        return runs
 
     def run_webhook(self, namespace: Namespace, user: User, ref: str, data: Any) -> Execution:
         """Run one webhook-triggered workflow the user has installed and activated."""
@@ -306,7 +309,9 @@ class Runner:
                 if failure is not None and _fails_here(failure, step.block, plan.first_app):
                     message = failure.message
                 elif step.credential_app is not None:
-                    message = self._missing_credential(namespace, user, install, step.credential_app)
+                    credential_id = install.credential_ids.get(step.credential_app)
+                    if credential_id is None or not self._credentials.exists(namespace, user.user_id, credential_id):
+                        message = _missing_credential(step.credential_app, credential_id)
                 if message is not None:
                     results.append(
                         {
@@ -363,9 +368,7 @@ class Runner:
         self._executions.record(namespace, execution)
         return execution
 
-    def _missing_credential(self, namespace: Namespace, user: User, install: WorkflowInstall, app: str) -> str | None:
-        """The error of a block whose app credential the install no longer has (deleted since the install)."""
-        credential_id = install.credential_ids.get(app)
-        if credential_id is not None and self._credentials.exists(namespace, user.user_id, credential_id):
-            return None
-        return f"No {app} credential: the credential this installation uses ({credential_id or 'none'}) was deleted"
+
+def _missing_credential(app: str, credential_id: str | None) -> str:
+    """The error of a block whose app credential the install no longer has (deleted since the install)."""
+    return f"No {app} credential: the credential this installation uses ({credential_id or 'none'}) was deleted"
