@@ -90,7 +90,12 @@ class VendorApi:
                     break
                 size += len(message.get("body", b""))
                 more = message.get("more_body", False)
-        received = b"".join([message.get("body", b"") for message in prefetched])
+        # One message is the common case: its body as is, without a comprehension's frame.
+        received = (
+            prefetched[0].get("body", b"")
+            if len(prefetched) == 1
+            else b"".join([message.get("body", b"") for message in prefetched])
+        )
         if prefetched and prefetched[-1]["type"] == "http.request" and not prefetched[-1].get("more_body"):
             scope[BODY_SCOPE_KEY] = received  # read whole: read_json() takes it from here
 

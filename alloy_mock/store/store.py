@@ -400,7 +400,10 @@ class Store:
         return self._transaction
 
     def _commit(self) -> None:
-        ops = self._storage.take_pending()
+        storage = self._storage
+        ops = storage.pending  # take_pending(), inlined: every write commits here
+        if ops:
+            storage.pending = []
         if not ops or self._journal is None:
             return
         self._journal.append(ops)
