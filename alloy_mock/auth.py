@@ -19,7 +19,7 @@ import json
 import math
 import os
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,10 +62,11 @@ class Namespace:
 
     account: str
     env: Environment
+    # "<account>.<env>", worked out once: every collection lookup of every request reads it.
+    id: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def id(self) -> str:
-        return f"{self.account}.{self.env}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", f"{self.account}.{self.env}")
 
 
 class ApiKeys:

@@ -41,12 +41,12 @@ def _draw_prefixes() -> None:
 
 def new_uuid() -> str:
     """A UUID in the version 4 layout, e.g. 04b1892c-d28e-444b-a639-20efbedca4c9 (unique in this process)."""
-    return f"{_uuid_prefix}{next(_sequence):012x}"
+    return _uuid_prefix + "%012x" % next(_sequence)  # noqa: UP031 (printf-style costs less than ":012x")
 
 
 def new_nanoid() -> str:
     """A 21-character URL-safe id, the shape of the vendor's executionIds (H4uUaCEjkA8Awi4xiNk-r)."""
-    return f"{_nanoid_prefix}{next(_sequence):010x}"
+    return _nanoid_prefix + "%010x" % next(_sequence)  # noqa: UP031 (as above)
 
 
 _draw_prefixes()

@@ -105,12 +105,9 @@ class RequestJournal:
 
     def __init__(self, size: int) -> None:
         self.size = size
+        self.enabled = size > 0  # an attribute, not a property: read twice on every request
         self._entries: deque[RecordedRequest] = deque(maxlen=size or None)
         self._next_id = 1
-
-    @property
-    def enabled(self) -> bool:
-        return self.size > 0
 
     def record(
         self,
@@ -133,20 +130,23 @@ class RequestJournal:
         entry_id = self._next_id
         self._next_id += 1
         self._entries.append(
-            RecordedRequest(
-                entry_id,
-                at,
-                method,
-                path,
-                query.decode("latin-1"),
-                namespace,
-                fault,
-                status,
-                duration_ms,
-                request_body[:BODY_LIMIT],
-                response_body[:BODY_LIMIT],
-                headers or [],
-                connection_fault,
+            tuple.__new__(  # RecordedRequest(...) without NamedTuple's Python-level __new__: every request
+                RecordedRequest,
+                (
+                    entry_id,
+                    at,
+                    method,
+                    path,
+                    query.decode("latin-1"),
+                    namespace,
+                    fault,
+                    status,
+                    duration_ms,
+                    request_body[:BODY_LIMIT],
+                    response_body[:BODY_LIMIT],
+                    headers or [],
+                    connection_fault,
+                ),
             )
         )
 

@@ -183,7 +183,7 @@ class Credentials:
 
     def exists(self, namespace: Namespace, user_id: str, credential_id: str) -> bool:
         """Whether the user still has this credential (checked on every run of a block that needs one)."""
-        doc = self._credentials(namespace).view(credential_id)
+        doc = self._store.collection(namespace.id, COLLECTION).view(credential_id)  # _credentials(), inlined
         return doc is not None and doc["userId"] == user_id
 
     def delete(self, namespace: Namespace, user_id: str, credential_id: str) -> None:

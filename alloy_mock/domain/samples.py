@@ -190,9 +190,15 @@ SAMPLES: dict[str, Sample] = {
 }
 
 
+def sampler(app: str) -> Sample:
+    """The sample of a block type: sampler(app)(Seed(workflow_id, block_id, values, data), values, data)
+    is sample_output() (what a run's plan keeps per block, so that a run looks nothing up)."""
+    return SAMPLES.get(app, generic)
+
+
 def sample_output(
     app: str, workflow_id: str, block_id: str, values: Mapping[str, Any], data: Mapping[str, Any]
 ) -> dict[str, Any]:
     """What block `block_id` (of type `app`) returns for `data`, given the install's `values` for it."""
     seed = Seed(workflow_id, block_id, values, data)
-    return SAMPLES.get(app, generic)(seed, values, data)
+    return sampler(app)(seed, values, data)

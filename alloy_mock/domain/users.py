@@ -31,7 +31,8 @@ class User(NamedTuple):
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> User:
-        return cls(doc["userId"], doc["username"], doc.get("fullName"), doc["createdAt"])
+        # tuple.__new__: cls(...) without NamedTuple's Python-level __new__ (read on every request).
+        return tuple.__new__(cls, (doc["userId"], doc["username"], doc.get("fullName"), doc["createdAt"]))
 
     def to_doc(self) -> dict[str, Any]:
         doc = {"userId": self.user_id, "username": self.username, "createdAt": self.created_at}
@@ -167,10 +168,12 @@ class Users:
         return User.from_doc(doc) if doc is not None else None
 
     def get(self, namespace: Namespace, id_or_username: str) -> User:
-        user = self.find(namespace, id_or_username)
-        if user is None:
+        # find(), inlined: every request that names a user comes here.
+        users = self._store.collection(namespace.id, COLLECTION)
+        doc = users.view(id_or_username) or users.find("username", id_or_username)
+        if doc is None:
             raise NotFound(USER_NOT_FOUND)
-        return user
+        return User.from_doc(doc)
 
     def update(self, namespace: Namespace, id_or_username: str, username: Any = None, full_name: Any = None) -> User:
         user = self.get(namespace, id_or_username)

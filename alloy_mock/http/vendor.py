@@ -23,7 +23,7 @@ from starlette.types import Message, Receive, Scope, Send
 from ..config import API_VERSIONS
 from ..control.faults import BODILESS, Fault
 from ..control.journal import BODY_LIMIT, USER_TOKEN
-from ..store import DurabilityError
+from ..store import READY, DurabilityError
 from .errors import error_response, method_not_allowed, not_found, unauthorized
 from .faults import break_connection, dribble
 from .request import BODY_SCOPE_KEY, NAMESPACE_SCOPE_KEY, declared_too_large
@@ -96,7 +96,12 @@ class VendorApi:
                     break
                 size += len(message.get("body", b""))
                 more = message.get("more_body", False)
-        received = b"".join([message.get("body", b"") for message in prefetched])
+        # One message is the common case: its body as is, without a comprehension's frame.
+        received = (
+            prefetched[0].get("body", b"")
+            if len(prefetched) == 1
+            else b"".join([message.get("body", b"") for message in prefetched])
+        )
         whole = bool(prefetched) and prefetched[-1]["type"] == "http.request" and not prefetched[-1].get("more_body")
         if whole:
             scope[BODY_SCOPE_KEY] = received  # read whole: read_json() takes it from here
@@ -148,11 +153,12 @@ class VendorApi:
             await break_connection(scope, fault)
             return None
         response = refusal or await self._respond(scope, receive, tree, api_path, fault)
-        if em.store.has_pending_writes:
-            try:
-                await em.store.durable()  # a 200 for a write means the write is on disk
-            except DurabilityError as exc:
-                response = error_response(exc, scope["method"], scope["path"])
+        try:
+            waiting = em.store.durable()  # READY when nothing is pending (one call, where asking first was two)
+            if waiting is not READY:
+                await waiting  # a 200 for a write means the write is on disk
+        except DurabilityError as exc:
+            response = error_response(exc, scope["method"], scope["path"])
         if fault is not None and fault.dribble is not None:
             await dribble(response, scope, send, fault.dribble)
         else:

@@ -17,7 +17,7 @@ import queue
 import threading
 import time
 from _collections_abc import dict_keys
-from collections.abc import Awaitable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from collections.abc import Collection as Collection_
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +89,9 @@ class Collection:
     def __init__(self, store: Store, table: KeyedTable, indexes: Indexes) -> None:
         self._store = store
         self._table = table
+        # view(key): the stored document itself, not a copy: cheaper on hot read paths, and never to be
+        # changed. The table's own method, so that a lookup by key is one call.
+        self.view: Callable[[str], Mapping[str, Any] | None] = table.view_doc
         self._indexes: dict[str, dict[Any, str]] = {name: {} for name in indexes.unique}
         # An ordered set of keys per value: a dict whose values are unused.
         self._groups: dict[str, dict[Any, dict[str, None]]] = {name: {} for name in indexes.grouped}
@@ -101,10 +104,6 @@ class Collection:
 
     def get(self, key: str) -> Doc | None:
         return self._table.get_doc(key)
-
-    def view(self, key: str) -> Mapping[str, Any] | None:
-        """The stored document itself, not a copy: cheaper on hot read paths, and never to be changed."""
-        return self._table.view_doc(key)
 
     def find(self, field: str, value: Any) -> Mapping[str, Any] | None:
         """The document whose unique `field` equals `value`, if any: the stored one, not a copy (see view())."""
@@ -183,10 +182,12 @@ class Collection:
             value = doc.get(name)
             if value is not None and value in index:
                 raise DuplicateKeyError(name, value)
-        with self._store.transaction():
-            if not self._table.insert_new(key, doc):
-                raise DuplicateKeyError("key", key)
+        if not self._table.insert_new(key, doc):
+            raise DuplicateKeyError("key", key)
         self._index(key, doc)
+        store = self._store
+        if store._depth == 0:  # one change: its own transaction (a `with` costs two calls more, per write)
+            store._commit()
 
     def insert_many(self, items: list[tuple[str, Mapping[str, Any]]]) -> None:
         """Insert documents in one transaction; all keys and unique values must be new."""
@@ -256,7 +257,11 @@ class Collection:
         for name, groups in self._groups.items():
             value = doc.get(name)
             if value is not None:
-                groups.setdefault(value, {})[key] = None
+                members = groups.get(value)
+                if members is None:
+                    groups[value] = {key: None}
+                else:
+                    members[key] = None
         for (name, summed), totals in self._sums.items():
             value = doc.get(name)
             if value is not None:
@@ -413,7 +418,10 @@ class Store:
         return self._transaction
 
     def _commit(self) -> None:
-        ops = self._storage.take_pending()
+        storage = self._storage
+        ops = storage.pending  # take_pending(), inlined: every write commits here
+        if ops:
+            storage.pending = []
         if not ops or self._journal is None:
             return
         self._journal.append(ops)
@@ -425,6 +433,8 @@ class Store:
         On the serving event loop it goes on in the background and no commit waits for it
         (journal.py, compaction.py).
         """
+        if journal.journal_bytes <= MIN_COMPACTION_BYTES:  # below any threshold: the common case, no call
+            return
         if journal.journal_bytes > _compaction_threshold(journal.snapshot_bytes) and journal.can_compact():
             # can_compact() took the size of a snapshot finished since: the threshold may have grown.
             if journal.journal_bytes > _compaction_threshold(journal.snapshot_bytes):

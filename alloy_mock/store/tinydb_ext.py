@@ -29,26 +29,32 @@ class RecordingStorage(Storage):
     """In-memory TinyDB storage that records the changes made through `KeyedTable`."""
 
     def __init__(self, data: Tables | None = None) -> None:
-        self._data: Tables = data if data is not None else {}
-        self._known_tables = set(self._data)
+        # The live tables (what read() returns): a plain attribute, read without a call on hot paths.
+        self.data: Tables = data if data is not None else {}
+        self._known_tables = set(self.data)
         self.pending: list[Op] = []
 
     def read(self) -> Tables:
         # The live dict, not a copy: KeyedTable updates it in place.
-        return self._data
+        return self.data
 
     def write(self, data: Tables) -> None:
         # KeyedTable has already recorded its document changes; what reaches here from TinyDB
         # itself is a table-level change (drop_table / drop_tables), found by comparing names.
         for name in self._known_tables - data.keys():
             self.pending.append(["drop", name])
-        self._data = data
+        self.data = data
         self._known_tables = set(data)
 
     def record(self, op: Op) -> None:
         if op[0] == "put":
             self._known_tables.add(op[1])
         self.pending.append(op)
+
+    def record_put(self, table: str, key: str, doc: Doc) -> None:
+        """record(["put", table, key, doc]), for the insert of one document."""
+        self._known_tables.add(table)
+        self.pending.append(["put", table, key, doc])
 
     def take_pending(self) -> list[Op]:
         ops, self.pending = self.pending, []
@@ -99,14 +105,28 @@ class KeyedTable(Table):
 
     document_id_class = str  # type: ignore[assignment]
 
+    def __init__(
+        self,
+        storage: Storage,
+        name: str,
+        cache_size: int = Table.default_query_cache_capacity,
+        persist_empty: bool = False,
+    ) -> None:
+        super().__init__(storage, name, cache_size, persist_empty)
+        assert isinstance(storage, RecordingStorage), "KeyedTable needs a RecordingStorage"
+        # Read and written straight through the storage's dict: TinyDB's _read_table() and the `name`
+        # property cost more Python calls than the lookups on the hot paths they would wrap.
+        self._recording = storage
+
     def get_doc(self, key: str) -> Doc | None:
         """A copy of one document (TinyDB's get() would copy it twice, into a Document and back)."""
-        doc = self._read_table().get(key)
+        doc = self.view_doc(key)
         return dict(doc) if doc is not None else None
 
     def view_doc(self, key: str) -> Mapping[str, Any] | None:
         """The stored document itself (not a copy), for reading only."""
-        return self._read_table().get(key)
+        table = self._recording.data.get(self._name)
+        return None if table is None else table.get(key)
 
     def raw_keys(self) -> dict_keys[str, Any]:
         """The stored ids in insertion order: a live view, not a copy."""
@@ -137,14 +157,13 @@ class KeyedTable(Table):
 
         The hot path of POST /users: the same recorded change as insert_docs(), written directly.
         """
-        storage = self.storage
-        assert isinstance(storage, RecordingStorage), "KeyedTable needs a RecordingStorage"
-        raw = storage.read().setdefault(self.name, {})
+        raw = self._recording.data.setdefault(self._name, {})
         if key in raw:
             return False
         stored = raw[key] = dict(doc)
-        storage.record(["put", self.name, key, stored])
-        self.clear_cache()
+        self._recording.record_put(self._name, key, stored)
+        if self._query_cache.cache:  # _clear_query_cache(), inlined on the hottest write
+            self._query_cache.clear()
         return True
 
     def replace_doc(self, key: str, doc: Mapping[str, Any]) -> None:
@@ -153,29 +172,27 @@ class KeyedTable(Table):
         Written directly, as insert_new() is: TinyDB's update() walks a recorder view per call, which
         costs more than the change on the paths that update a document per request.
         """
-        storage = self._recording_storage()
-        raw = storage.read().setdefault(self.name, {})
+        raw = self._recording.data.setdefault(self._name, {})
         stored = raw[key] = dict(doc)
-        storage.record(["put", self.name, key, stored])
-        self.clear_cache()
+        self._recording.record_put(self._name, key, stored)
+        self._clear_query_cache()
 
     def remove_doc(self, key: str) -> None:
         """Remove the document with this key, if there is one."""
-        storage = self._recording_storage()
-        raw = storage.read().get(self.name)
+        raw = self._recording.data.get(self._name)
         if raw is not None and raw.pop(key, None) is not None:
-            storage.record(["del", self.name, key])
-            self.clear_cache()
+            self._recording.record(["del", self._name, key])
+            self._clear_query_cache()
 
-    def _recording_storage(self) -> RecordingStorage:
-        storage = self.storage
-        assert isinstance(storage, RecordingStorage), "KeyedTable needs a RecordingStorage"
-        return storage
+    def _clear_query_cache(self) -> None:
+        """TinyDB's clear_cache(), skipped when there is nothing to clear (nothing here runs TinyDB
+        queries, so the cache stays empty): two Python calls saved on every write."""
+        if self._query_cache.cache:
+            self._query_cache.clear()
 
     def _update_table(self, updater: Callable[[dict[int, Mapping[Any, Any]]], None]) -> None:
-        storage = self.storage
-        assert isinstance(storage, RecordingStorage), "KeyedTable needs a RecordingStorage"
-        raw = storage.read().setdefault(self.name, {})
+        storage = self._recording
+        raw = storage.data.setdefault(self._name, {})
         view = _ChangeRecorder(raw)
         try:
             updater(view)  # type: ignore[arg-type]  # TinyDB only uses the mapping protocol
