@@ -22,6 +22,7 @@ from .http import (
     control_installs,
     control_runs,
     credentials,
+    dashboard,
     executions,
     headless,
     integrations,
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, emulator: Emulator | None = Non
             *modal.routes,
             *modal_api.routes,
             *oauth.routes,
+            *dashboard.routes,  # before the control API's mount: the page and its assets need no admin token
             Route("/_mock", control.index, methods=["GET"]),
             Mount("/_mock", app=control.ControlApi([*control.routes, *control_installs.routes, *control_runs.routes])),
         ],

@@ -1,0 +1,173 @@
+// Controls: faults and run-failure rules (this module), the clock, snapshots, reset and tokens (controls-state.js).
+// Every action is one call of the control API; the page holds no logic of its own.
+
+import * as api from "./api.js";
+import { clockSection, resetSection, snapshotSection, tokenSection } from "./controls-state.js";
+import { action, empty, errorBox, field, h, onSubmit, replace, section, select, statusBadge, table } from "./ui.js";
+
+export const title = "Controls";
+const METHODS = ["*", "GET", "POST", "PUT", "PATCH", "DELETE"];
+
+export function mount(container) {
+  const sections = h("div", { class: "sections" });
+  replace(container, h("div", { class: "page-head" }, h("h1", {}, "Controls")), sections);
+  api.namespaces().then(
+    (namespaces) => {
+      const names = namespaces.map((item) => item.namespace);
+      replace(sections, faultSection(names), failureSection(names), clockSection(), snapshotSection(), resetSection(names), tokenSection(names));
+    },
+    (failure) => replace(sections, errorBox(failure)),
+  );
+}
+
+function numberOrNull(text, name) {
+  if (text === "" || text === null) return null;
+  const value = Number(text);
+  if (!Number.isInteger(value)) throw new Error(`${name} must be a whole number`);
+  return value;
+}
+
+function faultSection(namespaces) {
+  return section(
+    "faults",
+    "Faults",
+    "Answer the next matching requests with a status (429, 503, …) and/or a delay. The Requests page marks the requests a fault answered.",
+    async (reload) => {
+      const faults = (await api.get("/faults")).data;
+      if (!faults.length) return empty("No faults active.", "Add one below to make the emulator answer, say, POST /users with a 429.");
+      return [
+        table(
+          "Active faults",
+          ["Id", "Method", "Path", "Namespace", "Answer", "Delay ms", "Remaining", "Hits", ""],
+          faults.map((fault) =>
+            h(
+              "tr",
+              {},
+              h("td", {}, h("code", {}, fault.id)),
+              h("td", {}, fault.method),
+              h("td", {}, h("code", {}, fault.path)),
+              h("td", {}, fault.namespace || "any"),
+              h("td", {}, fault.status ? statusBadge(fault.status) : "delay only"),
+              h("td", { class: "number" }, String(fault.delayMs)),
+              h("td", { class: "number" }, fault.remaining === null ? "until cleared" : String(fault.remaining)),
+              h("td", { class: "number" }, String(fault.hits)),
+              h("td", {}, action("Delete", async () => {
+                await api.del(`/faults/${encodeURIComponent(fault.id)}`);
+                await reload();
+                return `Fault ${fault.id} deleted.`;
+              }, "secondary", { "aria-label": `Delete fault ${fault.id}` })),
+            ),
+          ),
+          { id: "faults-table" },
+        ),
+        action("Clear all faults", async () => {
+          await api.del("/faults");
+          await reload();
+          return "Every fault cleared.";
+        }, "danger", { id: "faults-clear" }),
+      ];
+    },
+    (reload) =>
+      onSubmit(
+        h(
+          "form",
+          { class: "grid-form", id: "fault-form", "aria-label": "Add a fault" },
+          h("h3", { class: "full" }, "Add a fault"),
+          field("Method", select("fault-method", "method", METHODS, { "*": "any (*)" })),
+          field("Path (glob, after the version)", h("input", { id: "fault-path", name: "path", value: "*", required: true })),
+          field("Status", h("input", { id: "fault-status", name: "status", type: "number", min: "200", max: "599", placeholder: "429" })),
+          field("Delay (ms)", h("input", { id: "fault-delay", name: "delayMs", type: "number", min: "0", max: "60000", value: "0" })),
+          field("Times", h("input", { id: "fault-times", name: "times", type: "number", min: "1", value: "1" }), "Empty: every matching request, until cleared"),
+          field("Namespace", select("fault-namespace", "namespace", ["", ...namespaces, "user-token"], { "": "any" })),
+          field("Body (JSON, optional)", h("textarea", { id: "fault-body", name: "body", rows: "2", placeholder: '{"message": "Rate limit exceeded"}' })),
+          h("div", { class: "actions full" }, h("button", { type: "submit", class: "primary", id: "fault-add" }, "Add fault")),
+        ),
+        async (form) => {
+          const body = { method: form.get("method"), path: form.get("path") || "*", times: numberOrNull(form.get("times"), "Times") };
+          const status = numberOrNull(form.get("status"), "Status");
+          if (status !== null) body.status = status;
+          body.delayMs = numberOrNull(form.get("delayMs"), "Delay") ?? 0;
+          if (form.get("namespace")) body.namespace = form.get("namespace");
+          const text = String(form.get("body") || "").trim();
+          if (text) {
+            try {
+              body.body = JSON.parse(text);
+            } catch {
+              throw new Error("The body is not valid JSON.");
+            }
+          }
+          const fault = await api.post("/faults", body);
+          await reload();
+          return `Fault ${fault.id} added.`;
+        },
+      ),
+  );
+}
+
+function failureSection(namespaces) {
+  return section(
+    "run-failures",
+    "Run failures",
+    "Make the next runs of a workflow (for a user, or anyone) fail at a block, with a message.",
+    async (reload) => {
+      const rules = (await api.get("/run-failures")).data;
+      if (!rules.length) return empty("No run-failure rules.", "Add one below, then run an event: the execution fails at that block.");
+      return [
+        table(
+          "Run-failure rules",
+          ["Id", "Workflow", "User", "Block", "Message", "Namespace", "Remaining", "Hits", ""],
+          rules.map((rule) =>
+            h(
+              "tr",
+              {},
+              h("td", {}, h("code", {}, rule.id)),
+              h("td", {}, rule.workflow || "any"),
+              h("td", {}, rule.user || "anyone"),
+              h("td", {}, rule.block || "first app block"),
+              h("td", {}, rule.message),
+              h("td", {}, rule.namespace || "any"),
+              h("td", { class: "number" }, rule.remaining === null ? "every run" : String(rule.remaining)),
+              h("td", { class: "number" }, String(rule.hits)),
+              h("td", {}, action("Delete", async () => {
+                await api.del(`/run-failures/${encodeURIComponent(rule.id)}`);
+                await reload();
+                return `Rule ${rule.id} deleted.`;
+              }, "secondary", { "aria-label": `Delete rule ${rule.id}` })),
+            ),
+          ),
+          { id: "run-failures-table" },
+        ),
+        action("Clear all run failures", async () => {
+          await api.del("/run-failures");
+          await reload();
+          return "Every run-failure rule cleared.";
+        }, "danger", { id: "run-failures-clear" }),
+      ];
+    },
+    (reload) =>
+      onSubmit(
+        h(
+          "form",
+          { class: "grid-form", id: "run-failure-form", "aria-label": "Add a run failure" },
+          h("h3", { class: "full" }, "Add a run failure"),
+          field("Workflow (id or name)", h("input", { id: "run-failure-workflow", name: "workflow", placeholder: "any" })),
+          field("User (id or username)", h("input", { id: "run-failure-user", name: "user", placeholder: "anyone" })),
+          field("Block (id, name or app)", h("input", { id: "run-failure-block", name: "block", placeholder: "the first app block" })),
+          field("Message", h("input", { id: "run-failure-message", name: "message", placeholder: "Emulated failure" })),
+          field("Times", h("input", { id: "run-failure-times", name: "times", type: "number", min: "1", value: "1" }), "Empty: every run, until cleared"),
+          field("Namespace", select("run-failure-namespace", "namespace", ["", ...namespaces], { "": "any" })),
+          h("div", { class: "actions full" }, h("button", { type: "submit", class: "primary" }, "Add run failure")),
+        ),
+        async (form) => {
+          const body = { times: numberOrNull(form.get("times"), "Times") };
+          for (const name of ["workflow", "user", "block", "message", "namespace"]) {
+            const value = String(form.get(name) || "").trim();
+            if (value) body[name] = value;
+          }
+          const rule = await api.post("/run-failures", body);
+          await reload();
+          return `Rule ${rule.id} added.`;
+        },
+      ),
+  );
+}
