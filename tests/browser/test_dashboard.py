@@ -1,0 +1,150 @@
+"""The dashboard (/_mock/ui) in a real browser, as its user drives it: the proofs of issue 15.
+
+Each test opens the page, acts on the emulator through its API or through the page, and checks both what the
+page shows (without reloading it) and what the control API says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from alloy_mock.config import Settings
+from alloy_mock.testing import AlloyMock, serve
+
+from .dashboard_support import READY, go_to, open_dashboard, request_rows
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+ADMIN_TOKEN = "dashboard-s3cret"
+
+
+def mark_document(page: Page) -> None:
+    """A flag on the loaded document: still there later means the page was never reloaded."""
+    page.evaluate("window.loadedOnce = true")
+
+
+def not_reloaded(page: Page) -> bool:
+    return bool(page.evaluate("window.loadedOnce === true"))
+
+
+def test_a_request_appears_live_newest_first(alloy_mock: AlloyMock, browser_page: Page) -> None:
+    httpx.get(f"{alloy_mock.base_url}/users", headers=alloy_mock.headers())
+    page = open_dashboard(browser_page, alloy_mock.root_url)
+    mark_document(page)
+    assert request_rows(page).count() == 1
+    httpx.get(f"{alloy_mock.base_url}/users/nobody@example.com", headers=alloy_mock.headers())
+    page.locator("#requests-table tbody tr[data-id]:has-text('/users/nobody@example.com')").wait_for()
+    assert request_rows(page).count() == 2
+    assert "/users/nobody@example.com" in request_rows(page).first.inner_text()  # newest first
+    assert "404" in request_rows(page).first.inner_text()
+    assert not_reloaded(page)
+
+
+def test_request_details_show_headers_and_bodies_and_copy_as_curl(alloy_mock: AlloyMock, browser_page: Page) -> None:
+    httpx.post(
+        f"{alloy_mock.base_url}/users",
+        json={"username": "ada@example.com", "fullName": "Ada"},
+        headers={**alloy_mock.headers(), "X-Trace": "t-1"},
+    )
+    page = open_dashboard(browser_page, alloy_mock.root_url)
+    request_rows(page).first.locator("button").click()
+    details = page.locator("#request-details")
+    details.locator("h2").wait_for()
+    text = details.inner_text()
+    assert "x-trace" in text and "t-1" in text
+    assert "ada@example.com" in text and "userId" in text  # the request body and the response body
+    assert alloy_mock.dev_key not in text  # the key only as a fingerprint
+    curl = page.locator("#request-curl").inner_text()
+    assert curl.startswith(f"curl -X POST '{alloy_mock.base_url}/users'")
+    assert '"authorization: Bearer $ALLOY_API_KEY"' in curl and alloy_mock.dev_key not in curl
+    assert """--data-raw '{"username":"ada@example.com","fullName":"Ada"}'""" in curl
+    page.locator("#request-copy-curl").click()
+    page.locator("#toast:not(:empty)").wait_for()
+
+
+def test_a_429_fault_added_from_the_form_marks_the_request_it_answered(
+    alloy_mock: AlloyMock, browser_page: Page
+) -> None:
+    page = open_dashboard(browser_page, alloy_mock.root_url, "controls")
+    mark_document(page)
+    page.select_option("#fault-method", "POST")
+    page.fill("#fault-path", "/users")
+    page.fill("#fault-status", "429")
+    page.click("#fault-add")
+    page.locator("#faults-table tbody tr").wait_for()
+    (fault,) = alloy_mock.faults()
+    assert (fault["method"], fault["path"], fault["status"], fault["remaining"]) == ("POST", "/users", 429, 1)
+
+    answer = httpx.post(
+        f"{alloy_mock.base_url}/users", json={"username": "x@example.com"}, headers=alloy_mock.headers()
+    )
+    assert answer.status_code == 429
+    httpx.get(f"{alloy_mock.base_url}/users", headers=alloy_mock.headers())
+    go_to(page, "requests")
+    faulted, plain = request_rows(page).nth(1), request_rows(page).nth(0)
+    assert "faulted" in (faulted.get_attribute("class") or "")
+    assert f"fault {fault['id']}" in faulted.inner_text() and "429" in faulted.inner_text()
+    assert "fault fault-" not in plain.inner_text() and "faulted" not in (plain.get_attribute("class") or "")
+    assert not_reloaded(page)
+
+
+def test_freezing_the_clock_from_the_page_freezes_the_emulator(alloy_mock: AlloyMock, browser_page: Page) -> None:
+    page = open_dashboard(browser_page, alloy_mock.root_url, "controls")
+    page.locator("#clock-freeze").click()
+    page.locator("#clock-unfreeze").wait_for()
+    clock = alloy_mock.clock()
+    assert clock["frozen"] is True
+    assert page.locator("#clock-iso").inner_text() == clock["iso"]
+    assert clock["iso"] in page.locator("#clock-state").inner_text()  # the header says so on every page
+    page.fill("#clock-seconds", "3600")
+    page.locator("#clock-advance-form button[type=submit]").click()
+    page.wait_for_function("(before) => document.querySelector('#clock-iso').textContent !== before", arg=clock["iso"])
+    assert alloy_mock.clock()["now"] == pytest.approx(clock["now"] + 3600)
+    page.locator("#clock-reset").click()
+    page.locator("#clock-freeze").wait_for()
+    assert alloy_mock.clock()["frozen"] is False
+
+
+@pytest.fixture(scope="module")
+def protected() -> Iterator[AlloyMock]:
+    """An emulator started with --admin-token."""
+    with serve(Settings(admin_token=ADMIN_TOKEN)) as mock:
+        yield mock
+
+
+def test_with_an_admin_token_the_page_shows_no_data_until_the_token_is_entered(
+    protected: AlloyMock, browser_page: Page
+) -> None:
+    protected.reset()
+    httpx.get(f"{protected.base_url}/users/secret-user@example.com", headers=protected.headers())
+    refused: list[str] = []
+    browser_page.on("response", lambda r: refused.append(r.url) if r.status == 401 else None)
+    browser_page.goto(f"{protected.root_url}/_mock/ui#/requests")
+    browser_page.locator("#login-token").wait_for()
+    assert refused, "the page asked the control API and was refused"
+    assert browser_page.locator("#page").inner_text() == ""
+    assert "secret-user" not in browser_page.content()
+
+    browser_page.fill("#login-token", "not-the-token")
+    browser_page.click("#login-form button[type=submit]")
+    browser_page.locator("#login-error:has-text('refused')").wait_for()
+    assert browser_page.locator("#page").inner_text() == ""
+    assert "secret-user" not in browser_page.content()
+
+    browser_page.fill("#login-token", ADMIN_TOKEN)
+    browser_page.click("#login-form button[type=submit]")
+    browser_page.locator(READY["requests"]).first.wait_for()
+    assert "secret-user@example.com" in request_rows(browser_page).first.inner_text()
+    assert browser_page.locator("#login").is_hidden()
+    assert ADMIN_TOKEN not in browser_page.url
+    assert browser_page.evaluate("sessionStorage.getItem('alloy-mock-admin-token')") == ADMIN_TOKEN
+
+    browser_page.click("#sign-out")
+    browser_page.locator("#login-token").wait_for()
+    assert browser_page.locator("#page").inner_text() == ""
+    assert browser_page.evaluate("sessionStorage.getItem('alloy-mock-admin-token')") is None
