@@ -19,6 +19,7 @@ from .config import Settings
 from .emulator import Emulator
 from .http import (
     control,
+    control_browse,
     control_installs,
     control_runs,
     credentials,
@@ -113,7 +114,12 @@ def create_app(settings: Settings | None = None, emulator: Emulator | None = Non
             *oauth.routes,
             *dashboard.routes,  # before the control API's mount: the page and its assets need no admin token
             Route("/_mock", control.index, methods=["GET"]),
-            Mount("/_mock", app=control.ControlApi([*control.routes, *control_installs.routes, *control_runs.routes])),
+            Mount(
+                "/_mock",
+                app=control.ControlApi(
+                    [*control.routes, *control_installs.routes, *control_runs.routes, *control_browse.routes]
+                ),
+            ),
         ],
         middleware=[Middleware(DurableResponsesMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,

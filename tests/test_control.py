@@ -27,10 +27,10 @@ from alloy_mock.control.journal import BODY_LIMIT
 from alloy_mock.control.models import FaultSpec
 from alloy_mock.control.run_rules import FailureSpec
 from alloy_mock.emulator import Emulator
-from alloy_mock.http import control, control_installs, control_runs
+from alloy_mock.http import control, control_browse, control_installs, control_runs
 
 from .conftest import API, DEV, PROD, ServerProcess
-from .helpers import assert_error, assert_ok, show
+from .helpers import SYNC_CUSTOMERS, assert_error, assert_ok, show
 
 MakeUser = Callable[..., str]
 ADMIN_TOKEN = "s3cret"
@@ -104,7 +104,7 @@ def unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
 # Every control endpoint: the index (GET /_mock, outside the mounted table) plus the route table.
 CONTROL_ENDPOINTS: list[tuple[str, str]] = [("GET", "")] + [
     (method, entry.path)
-    for entry in [*control.routes, *control_installs.routes, *control_runs.routes]
+    for entry in [*control.routes, *control_installs.routes, *control_runs.routes, *control_browse.routes]
     for method in sorted(entry.methods or ())
     if method != "HEAD"
 ]
@@ -148,14 +148,27 @@ VALID_CALLS: dict[tuple[str, str], tuple[str, Any]] = {
     ("DELETE", "/block-outputs"): ("/block-outputs", None),
     ("DELETE", "/block-outputs/{rule_id}"): ("/block-outputs/run-failure-1", None),
     ("POST", "/executions/wait"): ("/executions/wait", {"user": "alice"}),
+    ("GET", "/namespaces"): ("/namespaces", None),
+    ("GET", "/users"): ("/users?search=ali", None),
+    ("GET", "/users/{user}"): ("/users/alice", None),
+    ("GET", "/executions"): ("/executions?userId=alice", None),
+    ("POST", "/executions/{execution_id}/rerun"): ("/executions/execution-1/rerun", {"namespace": "dev"}),
 }
 
 
 @pytest.fixture
 def control_state(emulator: Emulator) -> Emulator:
-    """A user "alice" in dev, a snapshot "snap", a fault "fault-1" and a run rule "run-failure-1" (which
-    match nothing)."""
-    emulator.users.create(emulator.namespace_named("dev"), "alice")
+    """A user "alice" in dev who has run a workflow once (execution "execution-1"), a snapshot "snap", a fault
+    "fault-1" and a run rule "run-failure-1" (which match nothing)."""
+    dev = emulator.namespace_named("dev")
+    alice = emulator.users.create(dev, "alice")
+    shopify = emulator.installs.integration("Shopify")
+    plan = emulator.installs.plan(dev, alice.user_id, shopify, [SYNC_CUSTOMERS], {}, create_missing_credentials=True)
+    emulator.installs.install(dev, alice.user_id, plan)
+    [run] = emulator.runner.run_event(dev, alice, "Customer Created", {})
+    emulator.executions.record(
+        dev, run._replace(execution_id="execution-1", entry={**run.entry, "executionId": "execution-1"})
+    )
     emulator.save_snapshot("snap")
     emulator.faults.add(FaultSpec(status=500, path="/never"), None)
     emulator.run_controls.add_failure(FailureSpec(workflow="no such workflow"), None)

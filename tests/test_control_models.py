@@ -36,9 +36,21 @@ def resolved(schema: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def prepared(client: TestClient) -> TestClient:
-    """What the examples name: users alice (dev) and alice@example.com."""
+    """What the examples name: users alice (dev) and alice@example.com, who has run a workflow once."""
     assert_ok(client.post(f"{API}/users", json={"username": "alice@example.com"}, headers=DEV))
+    install = {"user": "alice@example.com", "integration": "Shopify", "workflows": ["Sync New Customers to Shopify"]}
+    assert_ok(client.post("/_mock/installs", json=install))
+    event = {"event": "Customer Created", "userId": "alice@example.com", "data": {}}
+    assert_ok(client.post(f"{API}/run/event", json=event, headers=DEV))
     return client
+
+
+def concrete(client: TestClient, path: str) -> str:
+    """The path with its parameters filled in with what `prepared` made (an execution's id)."""
+    if "{execution_id}" in path:
+        [execution] = assert_ok(client.get("/_mock/executions", params={"limit": 1}))["data"]
+        path = path.replace("{execution_id}", execution["executionId"])
+    return path
 
 
 def test_every_body_has_a_model_schema_and_an_example() -> None:
@@ -64,7 +76,7 @@ def test_the_server_accepts_every_example_of_the_document(prepared: TestClient) 
     order = sorted(WITH_BODIES, key=lambda entry: (entry[1] == "/_mock/reset", entry[1] != "/_mock/seed"))
     for method, path, operation in order:
         _, example = body_of(operation)
-        response = prepared.request(method.upper(), path, json=example)
+        response = prepared.request(method.upper(), concrete(prepared, path), json=example)
         assert response.status_code == 200, show(response)
 
 
@@ -76,7 +88,7 @@ def test_a_misspelled_key_is_refused_by_name(
     assert example is not None
     first = next(iter(example))
     misspelled = {**example, first[::-1] + "x": example[first], "stauts": 500}
-    response = prepared.request(method.upper(), path, json=misspelled)
+    response = prepared.request(method.upper(), concrete(prepared, path), json=misspelled)
     assert_error(response, 400, prefix=f"unknown fields {first[::-1] + 'x'}, stauts (known: ")
     known = response.json()["message"].split("(known: ")[1].rstrip(")").split(", ")
     assert sorted(known) == sorted(DOCUMENT["components"]["schemas"][BODIES[(method, path)].__name__]["properties"])
@@ -93,7 +105,7 @@ def test_one_unknown_key_in_a_fault(client: TestClient) -> None:
 def test_an_empty_body_is_refused_exactly_where_the_document_requires_one(
     prepared: TestClient, method: str, path: str, operation: dict[str, Any]
 ) -> None:
-    response = prepared.request(method.upper(), path, json={})
+    response = prepared.request(method.upper(), concrete(prepared, path), json={})
     if operation["requestBody"]["required"]:
         assert_error(response, 400)
         with pytest.raises(jsonschema.ValidationError):

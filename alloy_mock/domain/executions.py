@@ -1,9 +1,9 @@
 """Executions: the stored runs of workflows, read as logs, errors and analytics, and removed on request.
 
 Each execution is one document in the namespace's `executions` collection, indexed by workflow, by user, by
-(workflow, user) and, for failed runs, by workflow and by (workflow, user) again, so a page of logs or the
-list of errors costs what it returns, however many executions are stored. The log entry itself is kept as
-the JSON text the API sends (`body`), so reading a page re-renders nothing.
+(workflow, user) and, for failed runs, by workflow, by (workflow, user), by user and all together, so a page of
+logs (or of the control API's list) or the list of errors costs what it returns, however many executions are
+stored. The log entry itself is kept as the JSON text the API sends (`body`), so reading a page re-renders nothing.
 
 Analytics are read from the store's indexes (counts per workflow and per failed workflow, and a kept sum of
 block runs), never recounted. Retention trims the oldest executions of a (workflow, user) past a bound and
@@ -22,11 +22,11 @@ import orjson
 from ..auth import Namespace
 from ..clock import Clock, iso_time
 from ..store import Collection, Indexes, Store
-from .errors import NotFound
+from .errors import InvalidInput, NotFound
 
 COLLECTION = "executions"
 INDEXES = Indexes(
-    grouped=("workflowId", "userId", "owner", "failedWorkflowId", "failedOwner"),
+    grouped=("workflowId", "userId", "owner", "failedWorkflowId", "failedOwner", "failedUserId", "failed"),
     sums=(("workflowId", "appActions"),),
 )
 TRIMMED_COLLECTION = "execution_trimmed"
@@ -103,6 +103,8 @@ class Executions:
         if execution.error is not None:
             doc["failedWorkflowId"] = execution.workflow_id
             doc["failedOwner"] = owner
+            doc["failedUserId"] = execution.user_id  # these two for the control API's lists and counts
+            doc["failed"] = True
             doc["error"] = {
                 "block": execution.error.block,
                 "blockId": execution.error.block_id,
@@ -202,6 +204,52 @@ class Executions:
             for doc in docs
             if doc["finishesAt"] <= now
         ]
+
+    def newest(
+        self,
+        namespace: Namespace,
+        workflow_id: str | None,
+        user_id: str | None,
+        failed_only: bool,
+        before: str | None,
+        limit: int,
+    ) -> list[Mapping[str, Any]]:
+        """Up to `limit` stored executions (of a workflow, of a user, failed ones: each filter optional), newest
+        first, from the one after the execution `before`; InvalidInput if `before` is not among them. Read from the
+        index that fits the filters: the cost is that of the page, plus reaching `before` (Collection.newest_keys)."""
+        if workflow_id is not None and user_id is not None:
+            field: str | None = "failedOwner" if failed_only else "owner"
+            value: Any = _owner(workflow_id, user_id)
+        elif workflow_id is not None:
+            field, value = ("failedWorkflowId" if failed_only else "workflowId"), workflow_id
+        elif user_id is not None:
+            field, value = ("failedUserId" if failed_only else "userId"), user_id
+        else:
+            field, value = ("failed", True) if failed_only else (None, None)
+        executions = self._executions(namespace)
+        try:
+            keys = executions.newest_keys(field, value, before)
+        except KeyError:
+            raise InvalidInput("before must be the executionId of an execution in this list") from None
+        now = self._clock.now()
+        found: list[Mapping[str, Any]] = []
+        for key in keys:
+            doc = executions.view(key)
+            # a failed run still running (--run-latency) has not failed yet, as the errors endpoint sees it
+            if doc is not None and not (failed_only and doc["finishesAt"] > now):
+                found.append(doc)
+                if len(found) == limit:
+                    break
+        return found
+
+    def find(self, namespace: Namespace, execution_id: str) -> Mapping[str, Any] | None:
+        """A stored execution by id, whichever workflow and user it belongs to (the stored one: not to change)."""
+        return self._executions(namespace).view(execution_id)
+
+    def user_counts(self, namespace: Namespace, user_id: str) -> tuple[int, int]:
+        """How many executions of a user are stored, and how many of them failed (counted by the indexes)."""
+        executions = self._executions(namespace)
+        return executions.count_where("userId", user_id), executions.count_where("failedUserId", user_id)
 
     def analytics(self, namespace: Namespace, workflow_id: str) -> Analytics:
         """Lifetime totals over the namespace's users: what is stored, plus what retention trimmed."""

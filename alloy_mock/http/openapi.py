@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .. import __version__
+from ..control.browse_models import ExecutionsQuery, NamespacesQuery, RerunBody, UserQuery, UsersQuery
 from ..control.models import (
     AdvanceBody,
     FaultSpec,
@@ -165,6 +166,44 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None, list[str]]] = [
         {"namespace": "dev", "user": "alice@example.com", "timeoutMs": 5000},
         [],
     ),
+    (
+        "get",
+        "/_mock/namespaces",
+        "Every configured namespace, with its counts of users, workflow installs, credentials and stored executions",
+        None,
+        [],
+    ),
+    (
+        "get",
+        "/_mock/users",
+        "A namespace's users, newest first, and how many match (`total`); `search`: a userId prefix, or a part "
+        "of the username or fullName in any case",
+        None,
+        [],
+    ),
+    (
+        "get",
+        "/_mock/users/{user}",
+        "A user (by userId or username) with their installs (values included), credentials (type and dates, never "
+        "their data) and execution counts",
+        None,
+        [],
+    ),
+    (
+        "get",
+        "/_mock/executions",
+        "A namespace's executions, newest first: each the logs endpoint's entry plus workflowId, workflowName, "
+        "userId, failed, error and rerunOf; `next` is the `before` of the next (older) page, null on the last",
+        None,
+        [],
+    ),
+    (
+        "post",
+        "/_mock/executions/{execution_id}/rerun",
+        "Run a stored execution's input again for its workflow and user, as the vendor's rerun endpoint does",
+        {"namespace": "dev"},
+        [],
+    ),
     ("get", "/_mock/coverage", "Every vendor operation per API version, and whether it is served", None, []),
     ("get", "/_mock/openapi.json", "This document", None, []),
 ]
@@ -183,6 +222,14 @@ BODIES: dict[tuple[str, str], type[BaseModel]] = {
     ("post", "/_mock/run-failures"): FailureSpec,
     ("post", "/_mock/block-outputs"): OutputSpec,
     ("post", "/_mock/executions/wait"): WaitBody,
+    ("post", "/_mock/executions/{execution_id}/rerun"): RerunBody,
+}
+# The model of each operation's query string, when one describes it (else OPERATIONS names the parameters).
+QUERIES: dict[tuple[str, str], type[BaseModel]] = {
+    ("get", "/_mock/namespaces"): NamespacesQuery,
+    ("get", "/_mock/users"): UsersQuery,
+    ("get", "/_mock/users/{user}"): UserQuery,
+    ("get", "/_mock/executions"): ExecutionsQuery,
 }
 REF = "#/components/schemas/{model}"
 
@@ -193,6 +240,22 @@ def _schema(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:
     schemas.update(schema.pop("$defs", {}))
     schemas[model.__name__] = schema
     return {"$ref": REF.format(model=model.__name__)}
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """The query parameters a model describes, each with its schema (and description, if it has one)."""
+    parameters = []
+    for name, prop in model.model_json_schema().get("properties", {}).items():
+        schema = {k: v for k, v in prop.items() if k not in ("title", "description", "anyOf", "default")}
+        # A query string cannot hold null: an optional parameter is simply left out.
+        schema.update(next((s for s in prop.get("anyOf", []) if s != {"type": "null"}), {}))
+        if prop.get("default") is not None:
+            schema["default"] = prop["default"]
+        parameter = {"name": name, "in": "query", "schema": schema}
+        if "description" in prop:
+            parameter["description"] = prop["description"]
+        parameters.append(parameter)
+    return parameters
 
 
 @cache
@@ -215,13 +278,15 @@ def control_openapi() -> dict[str, Any]:
             }
         parameters = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in ("name", "fault_id", "rule_id")
+            for name in ("name", "fault_id", "rule_id", "user", "execution_id")
             if "{" + name + "}" in path
         ]
         parameters += [
             {"name": name, "in": "query", "schema": NAMESPACE if name == "namespace" else {"type": "string"}}
             for name in query
         ]
+        if (method, path) in QUERIES:
+            parameters += _query_parameters(QUERIES[(method, path)])
         if parameters:
             operation["parameters"] = parameters
         model = BODIES.get((method, path))

@@ -11,6 +11,7 @@ every key of a table on every update. Here:
 
 from __future__ import annotations
 
+from _collections_abc import dict_keys
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
@@ -106,6 +107,10 @@ class KeyedTable(Table):
     def view_doc(self, key: str) -> Mapping[str, Any] | None:
         """The stored document itself (not a copy), for reading only."""
         return self._read_table().get(key)
+
+    def raw_keys(self) -> dict_keys[str, Any]:
+        """The stored ids in insertion order: a live view, not a copy."""
+        return self._read_table().keys()
 
     def raw_items(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
         """The stored (id, document) pairs, not copied: for building indexes, not for changing."""
