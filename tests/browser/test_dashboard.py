@@ -7,7 +7,7 @@ page shows (without reloading it) and what the control API says.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -148,3 +148,79 @@ def test_with_an_admin_token_the_page_shows_no_data_until_the_token_is_entered(
     browser_page.locator("#login-token").wait_for()
     assert browser_page.locator("#page").inner_text() == ""
     assert browser_page.evaluate("sessionStorage.getItem('alloy-mock-admin-token')") is None
+
+
+SYNC_CUSTOMERS = "64108e3c3cac1228833b4944"  # Shopify: Custom Event "Customer Created" -> Shopify
+
+
+def run_event(alloy_mock: AlloyMock, user: dict[str, Any], name: str) -> None:
+    answer = httpx.post(
+        f"{alloy_mock.base_url}/run/event",
+        json={"event": "Customer Created", "userId": user["userId"], "data": {"name": name}},
+        headers=alloy_mock.headers(),
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_user_created_through_the_api_appears_without_reloading(alloy_mock: AlloyMock, browser_page: Page) -> None:
+    page = open_dashboard(browser_page, alloy_mock.root_url, "users")
+    mark_document(page)
+    assert "No users in default.dev" in page.locator("#users-table").inner_text()
+    created = httpx.post(
+        f"{alloy_mock.base_url}/users",
+        json={"username": "grace@example.com", "fullName": "Grace Hopper"},
+        headers=alloy_mock.headers(),
+    ).json()
+    row = page.locator(f"#users-table tr[data-user-id='{created['userId']}']")
+    row.wait_for()
+    assert "grace@example.com" in row.inner_text() and "Grace Hopper" in row.inner_text()
+    assert not_reloaded(page)
+
+    alloy_mock.install(created, "Shopify", workflows=[SYNC_CUSTOMERS])
+    row.locator("button").click()
+    detail = page.locator("#user-detail")
+    detail.locator("#user-installs").wait_for()
+    assert "Sync New Customers to Shopify" in detail.locator("#user-installs").inner_text()
+    assert "shopify" in detail.locator("#user-credentials").inner_text()
+    assert "0 executions" in detail.locator("#user-executions").inner_text()
+
+    page.fill("#users-search", "GRACE")  # a part of the username, in any case
+    page.locator("#users-summary:has-text('1 of 1')").wait_for()
+    page.fill("#users-search", "nobody-matches")
+    page.locator("#users-table:has-text('No users in default.dev matching')").wait_for()
+
+
+def test_an_event_run_appears_and_its_execution_opens(alloy_mock: AlloyMock, browser_page: Page) -> None:
+    user = alloy_mock.create_user("ada@example.com")
+    alloy_mock.install(user, "Shopify", workflows=[SYNC_CUSTOMERS])
+    page = open_dashboard(browser_page, alloy_mock.root_url, "executions")
+    mark_document(page)
+    assert "No executions in default.dev" in page.locator("#executions-table").inner_text()
+
+    run_event(alloy_mock, user, "first")
+    (logged,) = alloy_mock.logs(SYNC_CUSTOMERS, user)
+    row = page.locator(f"#executions-table tr[data-execution-id='{logged['executionId']}']")
+    row.wait_for()
+    assert "Sync New Customers to Shopify" in row.inner_text() and "succeeded" in row.inner_text()
+    row.locator("button").click()
+    detail = page.locator("#execution-detail")
+    detail.locator("#execution-blocks").wait_for()
+    blocks = detail.locator("#execution-blocks > li")
+    assert blocks.count() == len(logged["results"])
+    for index, result in enumerate(logged["results"]):
+        assert result["blockId"] in blocks.nth(index).inner_text()
+    assert not_reloaded(page)
+
+    alloy_mock.fail_runs(SYNC_CUSTOMERS, message="Shopify said no")
+    run_event(alloy_mock, user, "second")
+    (failed,) = alloy_mock.logs(SYNC_CUSTOMERS, user, error=True)
+    failed_row = page.locator(f"#executions-table tr[data-execution-id='{failed['executionId']}']")
+    failed_row.wait_for()
+    assert "failed" in failed_row.inner_text()
+    failed_row.locator("button").click()
+    page.locator("#execution-error:has-text('Shopify said no')").wait_for()
+
+    page.click("#execution-rerun")
+    page.locator("#toast:has-text('Rerun started')").wait_for()
+    page.wait_for_function("document.querySelectorAll('#executions-table tr[data-execution-id]').length === 3")
+    assert len(alloy_mock.logs(SYNC_CUSTOMERS, user)) == 3

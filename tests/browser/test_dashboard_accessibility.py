@@ -18,6 +18,13 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 WIDTHS = {"wide": 1280, "narrow": 420}
+SYNC_CUSTOMERS = "64108e3c3cac1228833b4944"
+# What to open on each page before the check, so that its details panel is checked too.
+DETAILS = {
+    "requests": ("#requests-table tbody tr[data-id] button", "#request-details h2"),
+    "users": ("#users-table tbody tr[data-user-id] button", "#user-detail h2"),
+    "executions": ("#executions-table tbody tr.faulted button", "#execution-error"),
+}
 
 
 def some_data(alloy_mock: AlloyMock) -> None:
@@ -26,6 +33,11 @@ def some_data(alloy_mock: AlloyMock) -> None:
     httpx.post(f"{alloy_mock.base_url}/users", json={"username": "b@example.com"}, headers=alloy_mock.headers())
     httpx.get(f"{alloy_mock.base_url}/users/{user['userId']}", headers=alloy_mock.headers())
     alloy_mock.save_snapshot("before")
+    alloy_mock.install(user, "Shopify", workflows=[SYNC_CUSTOMERS])
+    alloy_mock.fail_runs(SYNC_CUSTOMERS, message="Shopify said no")
+    for name in ("first", "second"):
+        event = {"event": "Customer Created", "userId": user["userId"], "data": {"name": name}}
+        httpx.post(f"{alloy_mock.base_url}/run/event", json=event, headers=alloy_mock.headers())
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
@@ -34,9 +46,10 @@ def test_no_serious_accessibility_violation(alloy_mock: AlloyMock, browser_page:
     some_data(alloy_mock)
     browser_page.set_viewport_size({"width": WIDTHS[width], "height": 900})
     page = open_dashboard(browser_page, alloy_mock.root_url, name)
-    if name == "requests":  # with a request's details open
-        page.locator("#requests-table tbody tr[data-id] button").first.click()
-        page.locator("#request-details h2").wait_for()
+    if name in DETAILS:
+        opener, shown = DETAILS[name]
+        page.locator(opener).first.click()
+        page.locator(shown).wait_for()
     assert serious_violations(page) == []
 
 

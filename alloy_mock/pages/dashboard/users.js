@@ -64,7 +64,7 @@ export function mount(container, params) {
       namespaceList,
       h("ul", { class: "plain" }, namespaces.map((item) =>
         h("li", {}, button(
-          [h("span", {}, item.namespace), item.users === undefined ? null : h("span", { class: "muted" }, ` ${item.users} users · ${item.installs} installs · ${item.executions} runs`)],
+          [h("span", {}, item.namespace), item.users === undefined ? null : h("span", { class: "muted" }, `${count(item.users, "user")} · ${count(item.installs, "install")} · ${count(item.executions, "run")}`)],
           () => {
             state.namespace = item.namespace;
             state.offset = 0;
@@ -156,13 +156,12 @@ function userDetail(found, namespace, close) {
       : empty("Nothing installed.", "Install with POST /_mock/installs, the hosted modal, or the 2024-03 headless flow."),
     h("h3", {}, "Credentials"),
     credentials.length
-      ? table("Credentials", ["Id", "Type", "App", "Created", "Updated"], credentials.map((credential) =>
+      ? table("Credentials", ["Id", "Type", "Created", "Updated"], credentials.map((credential) =>
           h(
             "tr",
             {},
             h("td", {}, h("code", {}, credential.credentialId)),
             h("td", {}, credential.type || "—"),
-            h("td", {}, credential.app || credential.name || "—"),
             h("td", {}, time(credential.createdAt)),
             h("td", {}, credential.updatedAt ? time(credential.updatedAt) : "—"),
           ),
@@ -172,7 +171,7 @@ function userDetail(found, namespace, close) {
     h(
       "p",
       { id: "user-executions" },
-      `${executions.total} executions, `,
+      `${count(executions.total, "execution")}, `,
       executions.errors ? badge(`${executions.errors} failed`, "bad") : badge("none failed", "ok"),
       " ",
       h("a", { href: runs }, "See them on the Executions page"),
@@ -184,4 +183,8 @@ function fieldValues(values) {
   const names = Object.keys(values || {});
   if (!names.length) return h("span", { class: "muted" }, "none");
   return h("dl", { class: "headers" }, names.map((name) => [h("dt", {}, name), h("dd", {}, typeof values[name] === "string" ? values[name] : json(values[name]))]));
+}
+
+function count(n, noun) {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
