@@ -14,7 +14,8 @@ const LEFT_OUT = new Set(["host", "content-length", "connection", "accept-encodi
 const STAND_INS = { authorization: "Bearer $ALLOY_API_KEY", "x-alloy-user-token": "$ALLOY_USER_TOKEN" };
 
 export function mount(container, params) {
-  const state = { entries: [], before: null, selected: null, filters: pick(params) };
+  // newest: the id of the newest entry seen that matches the filters (0: none yet; null: not asked yet)
+  const state = { entries: [], before: null, newest: null, generation: 0, selected: null, filters: pick(params) };
   const rows = h("tbody");
   const summary = h("p", { class: "muted", id: "requests-summary", "aria-live": "polite" });
   const problem = h("div");
@@ -53,10 +54,13 @@ export function mount(container, params) {
 
   // A page of the journal: the newest (before = null) or the one older than `before`.
   async function page(before) {
+    const asked = ++state.generation;
     try {
       const answer = await api.get("/requests", query({ before }));
+      if (asked !== state.generation) return; // the filters or the page changed meanwhile
       state.before = before;
       state.entries = answer.data.reverse();
+      if (before === null) state.newest = state.entries.length ? state.entries[0].id : 0;
       problem.replaceChildren();
       render(answer.recording);
     } catch (failure) {
@@ -64,13 +68,17 @@ export function mount(container, params) {
     }
   }
 
+  // The live feed: only what arrived since the newest entry seen, and only on the newest page.
   async function poll() {
+    if (state.newest === null) return page(null);
     if (state.before !== null || !live.checked) return;
-    if (!state.entries.length) return page(null);
+    const asked = state.generation;
     try {
-      const answer = await api.get("/requests", query({ since: state.entries[0].id }));
+      const answer = await api.get("/requests", query({ since: state.newest }));
+      if (asked !== state.generation) return;
       problem.replaceChildren();
       if (!answer.data.length) return refreshTimes();
+      state.newest = answer.data[answer.data.length - 1].id;
       state.entries = [...answer.data.reverse(), ...state.entries].slice(0, PAGE_SIZE);
       render(answer.recording);
     } catch (failure) {
@@ -139,8 +147,7 @@ export function mount(container, params) {
     details.querySelector("h2").focus();
   }
 
-  page(null);
-  const feed = poller(poll, POLL_MS);
+  const feed = poller(poll, POLL_MS); // its first run loads the newest page
   return () => feed.stop();
 }
 
