@@ -39,7 +39,7 @@ export function mount(container, params) {
     h(
       "div",
       { class: "split" },
-      h("div", { class: "list" }, table("Requests, newest first", ["When", "Method", "Path", "Namespace", "Status", "ms", ""], rows, { id: "requests-table" }), h("div", { class: "pager" }, newest, older)),
+      h("div", { class: "list" }, table("Requests, newest first", ["When", "Method", "Path", "Namespace", "Status", "ms"], rows, { id: "requests-table" }), h("div", { class: "pager" }, newest, older)),
       details,
     ),
   );
@@ -100,7 +100,7 @@ export function mount(container, params) {
       const hint = recording === false
         ? "The journal is off (--journal-size 0): restart the emulator with a journal size to record requests."
         : "Send a request to the emulator's API (for example GET /2023-12/users with the dev key), or loosen the filters.";
-      rows.append(h("tr", {}, h("td", { colspan: "7" }, empty("No requests recorded yet.", hint))));
+      rows.append(h("tr", {}, h("td", { colspan: "6" }, empty("No requests recorded yet.", hint))));
     }
   }
 
@@ -116,9 +116,8 @@ export function mount(container, params) {
       h("td", {}, h("code", {}, entry.method)),
       h("td", { class: "path" }, open),
       h("td", {}, entry.namespace || "—"),
-      h("td", {}, statusBadge(entry.status)),
+      h("td", { class: "status" }, statusBadge(entry.status), entry.fault ? badge(`fault ${entry.fault}`, "fault") : null),
       h("td", { class: "number" }, String(entry.durationMs)),
-      h("td", {}, entry.fault ? badge(`fault ${entry.fault}`, "fault") : null),
     );
   }
 
