@@ -20,6 +20,34 @@ export function mount(container) {
   );
 }
 
+// A right-aligned cell, for rules() below (which puts any other content in a plain cell).
+function number(value) {
+  return h("td", { class: "number" }, String(value));
+}
+
+// The rows of a list of rules (faults, run failures), each with a Delete button, and Clear all below them.
+function rules({ id, label, noun, path, reload, headers, cells, items }) {
+  const row = (item) =>
+    h(
+      "tr",
+      {},
+      cells(item).map((cell) => (cell instanceof HTMLTableCellElement ? cell : h("td", {}, cell))),
+      h("td", {}, action("Delete", async () => {
+        await api.del(`${path}/${encodeURIComponent(item.id)}`);
+        await reload();
+        return `${noun[0].toUpperCase()}${noun.slice(1)} ${item.id} deleted.`;
+      }, "secondary", { "aria-label": `Delete ${noun} ${item.id}` })),
+    );
+  return [
+    table(label, [...headers, ""], items.map(row), { id: `${id}-table` }),
+    action(`Clear all ${label.toLowerCase().replace("active ", "")}`, async () => {
+      await api.del(path);
+      await reload();
+      return `Cleared: ${label.toLowerCase()}.`;
+    }, "danger", { id: `${id}-clear` }),
+  ];
+}
+
 function numberOrNull(text, name) {
   if (text === "" || text === null) return null;
   const value = Number(text);
@@ -35,37 +63,25 @@ function faultSection(namespaces) {
     async (reload) => {
       const faults = (await api.get("/faults")).data;
       if (!faults.length) return empty("No faults active.", "Add one below to make the emulator answer, say, POST /users with a 429.");
-      return [
-        table(
-          "Active faults",
-          ["Id", "Method", "Path", "Namespace", "Answer", "Delay ms", "Remaining", "Hits", ""],
-          faults.map((fault) =>
-            h(
-              "tr",
-              {},
-              h("td", {}, h("code", {}, fault.id)),
-              h("td", {}, fault.method),
-              h("td", {}, h("code", {}, fault.path)),
-              h("td", {}, fault.namespace || "any"),
-              h("td", {}, fault.status ? statusBadge(fault.status) : "delay only"),
-              h("td", { class: "number" }, String(fault.delayMs)),
-              h("td", { class: "number" }, fault.remaining === null ? "until cleared" : String(fault.remaining)),
-              h("td", { class: "number" }, String(fault.hits)),
-              h("td", {}, action("Delete", async () => {
-                await api.del(`/faults/${encodeURIComponent(fault.id)}`);
-                await reload();
-                return `Fault ${fault.id} deleted.`;
-              }, "secondary", { "aria-label": `Delete fault ${fault.id}` })),
-            ),
-          ),
-          { id: "faults-table" },
-        ),
-        action("Clear all faults", async () => {
-          await api.del("/faults");
-          await reload();
-          return "Every fault cleared.";
-        }, "danger", { id: "faults-clear" }),
-      ];
+      return rules({
+        id: "faults",
+        label: "Active faults",
+        noun: "fault",
+        path: "/faults",
+        reload,
+        headers: ["Id", "Method", "Path", "Namespace", "Answer", "Delay ms", "Remaining", "Hits"],
+        cells: (fault) => [
+          h("code", {}, fault.id),
+          fault.method,
+          h("code", {}, fault.path),
+          fault.namespace || "any",
+          fault.status ? statusBadge(fault.status) : "delay only",
+          number(fault.delayMs),
+          number(fault.remaining === null ? "until cleared" : fault.remaining),
+          number(fault.hits),
+        ],
+        items: faults,
+      });
     },
     (reload) =>
       onSubmit(
@@ -110,39 +126,27 @@ function failureSection(namespaces) {
     "Run failures",
     "Make the next runs of a workflow (for a user, or anyone) fail at a block, with a message.",
     async (reload) => {
-      const rules = (await api.get("/run-failures")).data;
-      if (!rules.length) return empty("No run-failure rules.", "Add one below, then run an event: the execution fails at that block.");
-      return [
-        table(
-          "Run-failure rules",
-          ["Id", "Workflow", "User", "Block", "Message", "Namespace", "Remaining", "Hits", ""],
-          rules.map((rule) =>
-            h(
-              "tr",
-              {},
-              h("td", {}, h("code", {}, rule.id)),
-              h("td", {}, rule.workflow || "any"),
-              h("td", {}, rule.user || "anyone"),
-              h("td", {}, rule.block || "first app block"),
-              h("td", {}, rule.message),
-              h("td", {}, rule.namespace || "any"),
-              h("td", { class: "number" }, rule.remaining === null ? "every run" : String(rule.remaining)),
-              h("td", { class: "number" }, String(rule.hits)),
-              h("td", {}, action("Delete", async () => {
-                await api.del(`/run-failures/${encodeURIComponent(rule.id)}`);
-                await reload();
-                return `Rule ${rule.id} deleted.`;
-              }, "secondary", { "aria-label": `Delete rule ${rule.id}` })),
-            ),
-          ),
-          { id: "run-failures-table" },
-        ),
-        action("Clear all run failures", async () => {
-          await api.del("/run-failures");
-          await reload();
-          return "Every run-failure rule cleared.";
-        }, "danger", { id: "run-failures-clear" }),
-      ];
+      const failures = (await api.get("/run-failures")).data;
+      if (!failures.length) return empty("No run-failure rules.", "Add one below, then run an event: the execution fails at that block.");
+      return rules({
+        id: "run-failures",
+        label: "Run-failure rules",
+        noun: "rule",
+        path: "/run-failures",
+        reload,
+        headers: ["Id", "Workflow", "User", "Block", "Message", "Namespace", "Remaining", "Hits"],
+        cells: (rule) => [
+          h("code", {}, rule.id),
+          rule.workflow || "any",
+          rule.user || "anyone",
+          rule.block || "first app block",
+          rule.message,
+          rule.namespace || "any",
+          number(rule.remaining === null ? "every run" : rule.remaining),
+          number(rule.hits),
+        ],
+        items: failures,
+      });
     },
     (reload) =>
       onSubmit(
