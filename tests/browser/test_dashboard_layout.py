@@ -56,3 +56,35 @@ def test_no_page_is_wider_than_a_narrow_window(alloy_mock: AlloyMock, browser_pa
     browser_page.set_viewport_size({"width": NARROW, "height": 800})
     page = open_dashboard(browser_page, alloy_mock.root_url, name)
     assert page.evaluate("document.documentElement.scrollWidth") <= NARROW
+
+
+COLLECT_VIOLATIONS = """
+window.policyViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.policyViolations.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+NASTY = '<img src=x onerror="window.pwned=1">'
+
+
+def test_nasty_values_are_shown_as_text_and_nothing_breaks_the_policy(
+    alloy_mock: AlloyMock, browser_page: Page
+) -> None:
+    """Values from the emulator (usernames, paths, bodies) are text, never HTML; no page needs what the
+    Content-Security-Policy forbids (an inline script or style, another origin)."""
+    browser_page.add_init_script(COLLECT_VIOLATIONS)
+    user = alloy_mock.create_user(f"{NASTY}@example.com", f"</td><script>window.pwned=2</script>{NASTY}")
+    httpx.get(f"{alloy_mock.base_url}/users/{NASTY}", headers={**alloy_mock.headers(), "X-Nasty": NASTY})
+    for name in READY:
+        page = open_dashboard(browser_page, alloy_mock.root_url, name)
+        if name == "users":
+            page.locator(f"#users-table tr[data-user-id='{user['userId']}'] button").click()
+            page.locator("#user-detail h2").wait_for()
+            assert NASTY in page.locator("#user-detail h2").inner_text()
+        if name == "requests":
+            page.locator("#requests-table tbody tr[data-id] button").first.click()
+            assert NASTY in page.locator("#request-details").inner_text()
+            assert NASTY.replace("'", "'\\''") in page.locator("#request-curl").inner_text()
+        assert page.locator("#page img").count() == 0
+        assert page.evaluate("window.pwned") is None
+    assert browser_page.evaluate("window.policyViolations") == []
