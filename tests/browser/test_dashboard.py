@@ -224,3 +224,16 @@ def test_an_event_run_appears_and_its_execution_opens(alloy_mock: AlloyMock, bro
     page.locator("#toast:has-text('Rerun started')").wait_for()
     page.wait_for_function("document.querySelectorAll('#executions-table tr[data-execution-id]').length === 3")
     assert len(alloy_mock.logs(SYNC_CUSTOMERS, user)) == 3
+
+
+def test_relative_times_follow_the_emulators_clock(alloy_mock: AlloyMock, browser_page: Page) -> None:
+    alloy_mock.freeze_clock("2024-01-01T00:00:00Z")
+    user = alloy_mock.create_user("ada@example.com")
+    page = open_dashboard(browser_page, alloy_mock.root_url, "users")
+    created = page.locator(f"#users-table tr[data-user-id='{user['userId']}'] time")
+    assert created.inner_text() == "just now"  # on the emulator's frozen clock, not the browser's
+    assert created.get_attribute("datetime") == "2024-01-01T00:00:00.000Z"
+    alloy_mock.advance_clock(2 * 3600)
+    go_to(page, "requests")
+    go_to(page, "users")
+    page.locator(f"#users-table tr[data-user-id='{user['userId']}'] time:has-text('2 h ago')").wait_for()

@@ -43,6 +43,7 @@ function show() {
   const container = h("div", { class: "page", id: `page-${name}` });
   replace(page, container);
   stopPage = module.mount(container, params) || null;
+  refreshClock().catch(() => {}); // a test may have moved the clock meanwhile: the header and relative times follow
   const heading = container.querySelector("h1");
   if (heading && document.activeElement && document.activeElement.closest("#nav")) {
     heading.setAttribute("tabindex", "-1");

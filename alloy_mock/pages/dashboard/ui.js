@@ -1,6 +1,8 @@
 // DOM helpers shared by the pages. Every value from the emulator goes in as text, never parsed as HTML.
 
-let clockOffsetMs = 0; // the emulator's clock minus the browser's: relative times are read on the emulator's clock
+// Relative times are read on the emulator's clock: its time when frozen, else the browser's plus the difference.
+let clockOffsetMs = 0;
+let frozenAtMs = null;
 
 // h("button", {class: "primary", onclick: f, type: "button"}, "Save") -> <button ...>Save</button>
 export function h(tag, attributes = {}, ...children) {
@@ -80,11 +82,13 @@ export function json(value) {
 }
 
 export function setClock(clock) {
-  if (clock && typeof clock.now === "number") clockOffsetMs = clock.now * 1000 - Date.now();
+  if (!clock || typeof clock.now !== "number") return;
+  clockOffsetMs = clock.now * 1000 - Date.now();
+  frozenAtMs = clock.frozen ? clock.now * 1000 : null;
 }
 
 export function emulatorNow() {
-  return Date.now() + clockOffsetMs;
+  return frozenAtMs ?? Date.now() + clockOffsetMs;
 }
 
 // "12 s ago", "3 min ago", "in 2 h": relative to the emulator's clock (frozen or moved clocks included).
