@@ -222,7 +222,7 @@ def test_an_event_run_appears_and_its_execution_opens(alloy_mock: AlloyMock, bro
 
     page.click("#execution-rerun")
     page.locator("#toast:has-text('Rerun started')").wait_for()
-    page.wait_for_function("document.querySelectorAll('#executions-table tr[data-execution-id]').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('#executions-table tr[data-execution-id]').length === 3")
     assert len(alloy_mock.logs(SYNC_CUSTOMERS, user)) == 3
 
 
