@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
             "ALLOY_MOCK_READ_TIMEOUT",
             "seconds a request may take to arrive in full, from its first byte; then a 408 (default 5)",
         ),
+        (
+            "--allowed-hosts",
+            "ALLOY_MOCK_ALLOWED_HOSTS",
+            "host names answered besides localhost, IP addresses and the vendor's (comma-separated; "
+            "'.example.test' for a domain, '*' for any; default: those only on loopback, any elsewhere)",
+        ),
         ("--admin-token", "ALLOY_MOCK_ADMIN_TOKEN", "bearer token required by the control API /_mock (default: open)"),
         ("--journal-size", "ALLOY_MOCK_JOURNAL_SIZE", "requests kept for GET /_mock/requests (default 1000; 0: off)"),
         ("--run-latency", "ALLOY_MOCK_RUN_LATENCY", "milliseconds executions take to finish after /run/* (default 0)"),

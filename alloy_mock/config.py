@@ -40,6 +40,7 @@ API_VERSIONS = ("2023-01", "2023-06", "2023-12", "2024-03")
 OLD_VERSIONS = ("2023-01", "2023-06")
 CURRENT_VERSIONS = ("2023-12", "2024-03")
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+HOST_NAME = re.compile(r"\.?[a-z0-9_]([a-z0-9_-]{0,62}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,62}[a-z0-9_])?)*")
 
 JwtAlgorithm = Literal["ES256", "RS256"]
 LogFormat = Literal["text", "json"]
@@ -86,6 +87,8 @@ class Settings:
     strict_runs: bool = False  # an unknown event, or one that runs no workflow, is a 400 instead of a quiet 200
     run_latency_ms: int = 0  # executions finish this long after /run/* answers (0: before it answers)
     execution_retention: int = 10_000  # executions kept per workflow and user; older ones are trimmed
+    # Host names answered besides localhost, IP addresses and the vendor's hosts (http/host_check.py); "*": any.
+    allowed_hosts: tuple[str, ...] = ()
     public_url: str | None = None  # where handed-out links point (install and OAuth links); None: the request's Host
 
     @property
@@ -144,6 +147,7 @@ class Settings:
             admin_token=admin_token,
             journal_size=source.integer("journal_size", 1000, minimum=0, maximum=1_000_000),
             public_url=_public_url(source),
+            allowed_hosts=_allowed_hosts(source),
             strict_runs=source.boolean("strict_runs"),
             run_latency_ms=source.integer("run_latency", 0, minimum=0, maximum=60_000),
             execution_retention=source.integer("execution_retention", 10_000, minimum=1, maximum=10_000_000),
@@ -159,6 +163,21 @@ def _public_url(source: _Source) -> str | None:
     if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
         raise ConfigError(f"{source.describe('public_url')}: must be an http(s) URL such as http://alloy-mock:8000")
     return value.rstrip("/")
+
+
+def _allowed_hosts(source: _Source) -> tuple[str, ...]:
+    """--allowed-hosts: comma-separated host names, ".example.com" for a domain and all below it, or "*"."""
+    value = source.text("allowed_hosts")
+    if value is None:
+        return ()
+    names = tuple(name.strip().lower() for name in value.split(",") if name.strip())
+    for name in names:
+        if name != "*" and not HOST_NAME.fullmatch(name):
+            raise ConfigError(
+                f"{source.describe('allowed_hosts')}: {name!r} is not a host name (give names such as "
+                "alloy-mock,.example.test or *, separated by commas, without ports)"
+            )
+    return names
 
 
 def default_data_dir(env: Mapping[str, str]) -> Path:

@@ -635,6 +635,7 @@ def test_journal_entry_fields(client: TestClient) -> None:
         "requestBody",
         "responseBody",
         "fault",
+        "connectionFault",
     }
     assert isinstance(entry["id"], int)
     assert entry.pop("headers")["content-type"] == "application/json"  # the rest: tests/test_journal.py
@@ -649,6 +650,7 @@ def test_journal_entry_fields(client: TestClient) -> None:
         "requestBody": {"username": "jo", "fullName": "Jo"},
         "responseBody": {"userId": user_id},
         "fault": None,
+        "connectionFault": None,
     }
 
 
@@ -858,6 +860,11 @@ def test_fault_answers_the_next_n_matching_requests_then_normal(client: TestClie
             "body": {"message": "Rate limit exceeded"},
             "headers": {"Retry-After": "1"},
             "delayMs": 0,
+            "connectionFault": None,
+            "chunkedDribbleDelay": None,
+            "bodyContains": None,
+            "probability": 1.0,
+            "seed": None,
             "remaining": 2,
             "hits": 0,
         },
@@ -1002,6 +1009,9 @@ def test_delete_one_fault_and_all(client: TestClient) -> None:
     assert add_fault(client, {"status": 500})["id"] == "fault-4"  # ids are not reused
 
 
+EVERY_VERSION = "; a fault matches that path under every version"
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
@@ -1025,9 +1035,9 @@ def test_delete_one_fault_and_all(client: TestClient) -> None:
         ({"status": 500, "times": "2"}, "times must be a positive whole number, or null for every matching request"),
         ({"status": 500, "times": 1.5}, "times must be a positive whole number, or null for every matching request"),
         ({"status": 500, "times": True}, "times must be a positive whole number, or null for every matching request"),
-        ({}, "give a status, a delayMs, or both"),
-        ({"delayMs": 0}, "give a status, a delayMs, or both"),
-        ({"path": "/users"}, "give a status, a delayMs, or both"),
+        ({}, "give a status, a delayMs, a connectionFault or a chunkedDribbleDelay"),
+        ({"delayMs": 0}, "give a status, a delayMs, a connectionFault or a chunkedDribbleDelay"),
+        ({"path": "/users"}, "give a status, a delayMs, a connectionFault or a chunkedDribbleDelay"),
         ({"status": 500, "headers": {"Retry-After": 1}}, "headers must be an object of strings"),
         ({"status": 500, "headers": {"X": None}}, "headers must be an object of strings"),
         ({"status": 500, "headers": ["Retry-After: 1"]}, "headers must be an object of strings"),
@@ -1036,6 +1046,19 @@ def test_delete_one_fault_and_all(client: TestClient) -> None:
         ({"status": 500, "path": 5}, "method and path must be strings"),
         ({"status": 500, "method": 5}, "method and path must be strings"),
         ({"status": 500, "method": None}, "method and path must be strings"),
+        (
+            {"status": 500, "path": "/2023-12/users"},
+            "path: give the path after the version prefix ('/users', not '/2023-12/users')" + EVERY_VERSION,
+        ),
+        (
+            {"status": 500, "path": "2024-03/users/*/token"},
+            "path: give the path after the version prefix ('/users/*/token', not '2024-03/users/*/token')"
+            + EVERY_VERSION,
+        ),
+        (
+            {"status": 500, "path": "/2023-12"},
+            "path: give the path after the version prefix ('/', not '/2023-12')" + EVERY_VERSION,
+        ),
         (
             {"status": 500, "namespace": 5},
             "namespace must be a string such as 'dev', 'prod', 'acme.dev' or 'user-token'",

@@ -315,7 +315,7 @@ def test_install_url_points_at_the_emulators_page_with_a_token_that_verifies(
     assert (claims["userId"], claims["username"], claims["namespace"]) == (user_id, "installs@example.com", "dev")
     page = client.get(f"/embedded-install?{url.query}")
     assert page.status_code == 200 and media_type(page) == "text/html", page.text
-    assert '<script src="/modal-assets/modal.js"' in page.text
+    assert '<script type="module" src="/modal-assets/modal.js"' in page.text
     form = assert_ok(client.get(f"/forge-install/api/form?{url.query}"))  # what the page's script shows
     assert (form["integration"]["app"], form["user"]["username"]) == ("Slack", "installs@example.com")
 

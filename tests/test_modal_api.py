@@ -124,7 +124,15 @@ def test_a_page_naming_nothing_to_install_says_so(
 
 
 def test_assets_are_served_and_nothing_else(client: TestClient) -> None:
-    for name in ("modal.css", "modal.js", "page-error.js", "oauth-return.html", "oauth-return.js"):
+    for name in (
+        "modal.css",
+        "modal.js",
+        "modal-dom.js",
+        "modal-fields.js",
+        "page-error.js",
+        "oauth-return.html",
+        "oauth-return.js",
+    ):
         answer = client.get(f"/modal-assets/{name}")
         assert answer.status_code == 200 and answer.content == ASSETS[name][0], name
     assert_error(client.get("/modal-assets/embedded.js.map"), 404)

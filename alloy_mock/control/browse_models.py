@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, Field
 
-from ..domain.errors import InvalidInput
+from ..domain.errors import InvalidInput, brief
 from .models import NAMESPACE_DOC, ControlBody, StrictBody, parse
 
 MAX_USERS_PAGE = 500
@@ -109,6 +109,6 @@ def parse_query(model: type[StrictBody], params: Iterable[tuple[str, str]]) -> A
     unknown = sorted(set(given) - set(known))
     if unknown:
         plural = "s" if len(unknown) > 1 else ""
-        shown = ", ".join(name if len(name) <= 40 else name[:40] + "..." for name in unknown[:10])
+        shown = ", ".join(brief(name) if name.isprintable() and name else repr(brief(name)) for name in unknown[:10])
         raise InvalidInput(f"unknown query parameter{plural} {shown} (known: {', '.join(known) or 'none'})")
     return parse(model, {name: value for name, value in given.items() if value != ""})

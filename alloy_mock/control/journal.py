@@ -31,11 +31,12 @@ class RecordedRequest(NamedTuple):
     query: str
     namespace: str | None
     fault: str | None
-    status: int  # 500 when no answer was sent (the handling failed or was cancelled)
+    status: int | None  # 500 when the handling failed or was cancelled; None: a connectionFault broke it
     duration_ms: float
     request_body: bytes
     response_body: bytes
     headers: Headers  # the scope's own list, read (and redacted) only when shown
+    connection_fault: str | None = None  # the connectionFault that answered instead of a response
 
     def has_header(self, name: bytes) -> bool:
         return any(key == name for key, _ in self.headers)
@@ -54,13 +55,15 @@ class RecordedRequest(NamedTuple):
             "requestBody": _without_secrets(_decode(self.request_body)),
             "responseBody": _decode(self.response_body),
             "fault": self.fault,
+            "connectionFault": self.connection_fault,
         }
 
     def summary(self) -> str:
         """One line, for pytest failure reports."""
         body = self.response_body[:200].decode("utf-8", "replace")
         query = f"?{self.query}" if self.query else ""
-        return f"#{self.id} {self.method} {self.path}{query} [{self.namespace or '-'}] -> {self.status} {body}"
+        outcome = self.connection_fault or self.status
+        return f"#{self.id} {self.method} {self.path}{query} [{self.namespace or '-'}] -> {outcome} {body}"
 
 
 def fingerprint(value: str) -> str:
@@ -117,11 +120,12 @@ class RequestJournal:
         query: bytes,
         namespace: str | None,
         fault: str | None,
-        status: int,
+        status: int | None,
         duration_ms: float,
         request_body: bytes,
         response_body: bytes,
         headers: Headers | None = None,
+        connection_fault: str | None = None,
     ) -> None:
         """Keep one exchange (bodies cut at BODY_LIMIT), under the next id."""
         if not self.enabled:
@@ -142,6 +146,7 @@ class RequestJournal:
                 request_body[:BODY_LIMIT],
                 response_body[:BODY_LIMIT],
                 headers or [],
+                connection_fault,
             )
         )
 

@@ -8,7 +8,7 @@ not a status, 1.5 no number of times, true no number at all. A field may give it
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -40,12 +40,28 @@ def parse(model: type[StrictBody], body: dict[str, Any]) -> Any:
         return model.model_validate(body)
     except ValidationError as exc:
         errors = exc.errors()
-        unknown = [_where(error["loc"]) for error in errors if error["type"] == "extra_forbidden"]
-        if unknown:
-            known = ", ".join(sorted(field.alias or name for name, field in model.model_fields.items()))
+        extra = [error["loc"] for error in errors if error["type"] == "extra_forbidden"]
+        if extra:
+            unknown = [_where(loc) for loc in extra]
+            owner = _model_at(model, extra[0][:-1])
+            known = ", ".join(sorted(field.alias or name for name, field in owner.model_fields.items()))
             plural = "s" if len(unknown) > 1 else ""
             raise InvalidInput(f"unknown field{plural} {', '.join(unknown)} (known: {known})") from None
         raise InvalidInput(_message(model, errors[0])) from None
+
+
+def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel]:
+    """The model of the object at `loc` (an item of a list, or a nested object), for its field names."""
+    for part in loc:
+        if isinstance(part, int) or part not in model.model_fields:
+            continue
+        annotation = model.model_fields[part].annotation
+        nested = [
+            arg for arg in (annotation, *get_args(annotation)) if isinstance(arg, type) and issubclass(arg, BaseModel)
+        ]
+        if nested:
+            model = nested[0]
+    return model
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
@@ -69,7 +85,7 @@ def _message(model: type[StrictBody], error: Any) -> str:
     items = [n for n, part in enumerate(loc) if isinstance(part, int)]
     custom = messages.get(key)
     if error["type"] == "missing" and "required" not in (custom or ""):
-        custom = f"{loc[-1]} is required"
+        custom = f"{loc[-1] if items else _where(loc)} is required"
     if items:  # inside a list: "users[0]: username must be a string", or "users[0] must be an object"
         item = _where(loc[: items[-1] + 1])
         if key.endswith("[]"):
@@ -119,12 +135,39 @@ class SnapshotBody(StrictBody):
 # -- faults ---------------------------------------------------------------------------------------
 
 
-class FaultSpec(ControlBody):
-    """POST /_mock/faults: answer the next `times` matching requests with `status`/`body`/`headers`, and/or
-    delay them by `delayMs`."""
+# WireMock's names for what happens to the connection instead of an answer
+ConnectionFaultName = Literal[
+    "CONNECTION_RESET_BY_PEER", "EMPTY_RESPONSE", "MALFORMED_RESPONSE_CHUNK", "RANDOM_DATA_THEN_CLOSE"
+]
+CONNECTION_FAULTS: tuple[str, ...] = get_args(ConnectionFaultName)
+MAX_DRIBBLE_CHUNKS = 1000
 
-    # Documented as it is checked: a fault needs a status, a delay, or both.
-    model_config = ConfigDict(json_schema_extra={"anyOf": [{"required": ["status"]}, {"required": ["delayMs"]}]})
+
+class ChunkedDribbleDelay(BaseModel):
+    """WireMock's chunkedDribbleDelay: the body sent in `numberOfChunks` chunks spread over `totalDuration` ms."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    numberOfChunks: int = Field(ge=1, le=MAX_DRIBBLE_CHUNKS)
+    totalDuration: int = Field(ge=0, le=60_000, description="milliseconds")
+
+
+class FaultSpec(ControlBody):
+    """POST /_mock/faults: answer the next `times` matching requests with `status`/`body`/`headers`, break
+    their connection (`connectionFault`), dribble their answer (`chunkedDribbleDelay`), and/or delay them by
+    `delayMs`."""
+
+    # Documented as it is checked: a fault needs something to do.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["status"]},
+                {"required": ["delayMs"]},
+                {"required": ["connectionFault"]},
+                {"required": ["chunkedDribbleDelay"]},
+            ]
+        }
+    )
     MESSAGES: ClassVar[dict[str, str]] = {
         "status": "status must be a final HTTP status code (200-599)",
         "delayMs": "delayMs must be a whole number of milliseconds from 0 to 60000",
@@ -133,6 +176,17 @@ class FaultSpec(ControlBody):
         "path": "method and path must be strings",
         "headers": "headers must be an object of strings",
         "namespace": "namespace must be a string such as 'dev', 'prod', 'acme.dev' or 'user-token'",
+        "connectionFault": f"connectionFault must be one of {', '.join(CONNECTION_FAULTS)}",
+        "chunkedDribbleDelay": "chunkedDribbleDelay must be an object {numberOfChunks, totalDuration}",
+        "chunkedDribbleDelay.numberOfChunks": (
+            f"chunkedDribbleDelay.numberOfChunks must be a whole number from 1 to {MAX_DRIBBLE_CHUNKS}"
+        ),
+        "chunkedDribbleDelay.totalDuration": (
+            "chunkedDribbleDelay.totalDuration must be a whole number of milliseconds from 0 to 60000"
+        ),
+        "bodyContains": "bodyContains must be a JSON object",
+        "probability": "probability must be a number from 0 to 1",
+        "seed": "seed must be a whole number from -2**63 to 2**63 - 1",
     }
     method: str = Field(default="*", min_length=1, max_length=16, description="an HTTP method, or * for any")
     path: str = Field(
@@ -143,6 +197,32 @@ class FaultSpec(ControlBody):
     headers: dict[str, str] = Field(default_factory=dict, description="extra response headers (no framing ones)")
     delayMs: int = Field(default=0, ge=0, le=60_000)
     times: int | None = Field(default=1, ge=1, le=1_000_000_000, description="null: until cleared")
+    connectionFault: ConnectionFaultName | None = Field(
+        default=None,
+        description="break the connection instead of answering (WireMock's names); only delayMs combines with it",
+        examples=list(CONNECTION_FAULTS),
+    )
+    chunkedDribbleDelay: ChunkedDribbleDelay | None = Field(
+        default=None,
+        description="send the answer (the fault's, or the real one) in chunks spread over a duration",
+        examples=[{"numberOfChunks": 5, "totalDuration": 1000}],
+    )
+    bodyContains: dict[str, Any] | None = Field(
+        default=None,
+        description="match only requests whose JSON body contains this object (extra keys ignored; arrays "
+        "item by item); a body that is not JSON never matches",
+        examples=[{"username": "slow@example.com"}],
+    )
+    probability: float = Field(
+        default=1.0, ge=0, le=1, allow_inf_nan=False, description="the chance a matching request is faulted"
+    )
+    seed: int | None = Field(
+        default=None,
+        ge=-(2**63),
+        lt=2**63,
+        description="makes the probability draws (and RANDOM_DATA_THEN_CLOSE's bytes) repeatable",
+        examples=[42],
+    )
 
 
 # -- clock ----------------------------------------------------------------------------------------

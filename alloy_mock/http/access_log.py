@@ -16,6 +16,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import LogFormat
+from .faults import BROKEN_SCOPE_KEY
 from .vendor import caller
 
 LOGGER = logging.getLogger("alloy_mock.access")
@@ -31,15 +32,14 @@ def log_to_stdout() -> None:
     LOGGER.propagate = False
 
 
-def format_line(fields: dict[str, Any], log_format: LogFormat) -> str:
-    """`time method path status duration namespace`, or the same fields as one JSON object."""
+def format_line(fields: dict[str, Any], log_format: LogFormat, broken: str | None = None) -> str:
+    """`time method path status duration namespace`, or the same fields as one JSON object. For a connection
+    broken by a fault (`broken`, its name) the status is null, and the text line shows the name instead."""
     if log_format == "json":
         return orjson.dumps(fields).decode()
     namespace = fields["namespace"] or "-"
-    return (
-        f"{fields['time']} {fields['method']} {fields['path']} {fields['status']} "
-        f"{fields['duration']:.1f}ms {namespace}"
-    )
+    status = fields["status"] if broken is None else broken
+    return f"{fields['time']} {fields['method']} {fields['path']} {status} {fields['duration']:.1f}ms {namespace}"
 
 
 class AccessLog:
@@ -68,12 +68,13 @@ class AccessLog:
             # The key's namespace as the journal labels it ("user-token" for a frontend call with a user token
             # alone); the path without its query, which can carry a user token (install links do).
             _, namespace = caller(scope["app"].emulator, scope)
+            broken = scope.get(BROKEN_SCOPE_KEY)  # a connection fault: no status was sent
             fields = {
                 "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                 "method": scope["method"],
                 "path": scope["path"],
-                "status": status,
+                "status": status if broken is None else None,
                 "duration": round((time.perf_counter() - started) * 1000, 3),  # milliseconds
                 "namespace": namespace,
             }
-            LOGGER.info(format_line(fields, self.log_format))
+            LOGGER.info(format_line(fields, self.log_format, broken))

@@ -34,13 +34,23 @@ ASSETS: dict[str, tuple[bytes, str]] = {
         "modal.html": "text/html; charset=utf-8",
         "modal.css": "text/css; charset=utf-8",
         "modal.js": "text/javascript; charset=utf-8",
+        "modal-dom.js": "text/javascript; charset=utf-8",
+        "modal-fields.js": "text/javascript; charset=utf-8",
         "page-error.js": "text/javascript; charset=utf-8",
         "oauth-return.html": "text/html; charset=utf-8",
         "oauth-return.js": "text/javascript; charset=utf-8",
         "embedded.js": "text/javascript; charset=utf-8",
     }.items()
 }
-SERVED_AS_ASSETS = ("modal.css", "modal.js", "page-error.js", "oauth-return.html", "oauth-return.js")
+SERVED_AS_ASSETS = (
+    "modal.css",
+    "modal.js",
+    "modal-dom.js",
+    "modal-fields.js",
+    "page-error.js",
+    "oauth-return.html",
+    "oauth-return.js",
+)
 # Only this origin: the pages load nothing from anywhere else (CI machines are offline), and run no inline script.
 CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors *; base-uri 'none'; form-action 'self'"
 

@@ -66,9 +66,11 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None, list[str]]] = [
     (
         "post",
         "/_mock/faults",
-        "Answer the next `times` matching requests with `status`/`body`/`headers`, "
-        "and/or delay them by `delayMs`; `path` is a glob over the path after the version; "
-        "`status` is 200-599, and a 204 or 304 has no body",
+        "Answer the next `times` matching requests with `status`/`body`/`headers`, break their connection "
+        "(`connectionFault`), dribble their answer (`chunkedDribbleDelay`), and/or delay them by `delayMs`; "
+        "`path` is a glob over the path after the version; `bodyContains` matches their JSON body; "
+        "`probability` (with `seed`: repeatable) faults a share of them; `status` is 200-599, and a 204 or 304 "
+        "has no body",
         {
             "method": "POST",
             "path": "/users",

@@ -17,22 +17,28 @@ the framing: a head ends at its first empty line, a body after Content-Length by
 at the LF where the parser reports the message complete. llhttp still parses and checks every byte;
 the framing only decides which bytes are fed when.
 
-Each response also leaves in one write (transport.py).
+Each response also leaves in one write (transport.py). A connection fault (faults.py) breaks the
+connection through the scope extension `alloy_mock.connection_fault` that each request gets here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import socket
+import struct
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 import httptools
 import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
 from ..config import Settings
+from .faults import CONNECTION_FAULT, RESET
+from .host_check import HostPolicy
 from .request_line import Refusal, own_names, rewrite
 from .transport import CoalescingTransport
 
@@ -60,6 +66,7 @@ class AlloyMockProtocol(HttpToolsProtocol):
     """One client connection. `http_protocol()` makes the class uvicorn gets, with its limits set."""
 
     limits: ClassVar[Limits] = Limits.of(Settings())
+    hosts: ClassVar[HostPolicy] = HostPolicy(Settings().host)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -72,6 +79,8 @@ class AlloyMockProtocol(HttpToolsProtocol):
         self._server_waited = False  # the read timeout's last period was (partly) the server's wait
         self._deferred: bytes | None = None  # a refusal waiting for the responses due before it
         self._own: tuple[tuple[str, int], ...] = ()  # (host, port) pairs that name this server
+        self._extensions = {CONNECTION_FAULT: self._break_connection}  # each request's scope["extensions"]
+        self._running: RequestResponseCycle | None = None  # the request whose app runs
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
@@ -121,6 +130,9 @@ class AlloyMockProtocol(HttpToolsProtocol):
                 return b""
         if end > self.limits.within_both:
             self._check_sizes(data, end)
+        refused = self.hosts.refusal(data, end)
+        if refused is not None:
+            raise Refusal(403, refused)
         space = data.find(b" ", 0, end)
         # The common case: an ASCII request line with its target in origin form ("/...").
         if data[space + 1] == 47 and (data.isascii() or data[: data.index(b"\n")].isascii()):
@@ -211,6 +223,38 @@ class AlloyMockProtocol(HttpToolsProtocol):
         self._message_done = True
         HttpToolsProtocol.on_message_complete(self)  # not super(): this runs for every request
 
+    def on_headers_complete(self) -> None:
+        HttpToolsProtocol.on_headers_complete(self)
+        cycle = self.cycle
+        if cycle is not None and cycle.scope is self.scope:  # the request got a cycle (not an upgrade)
+            # One dict per connection, not per request: a request costs a store, and makes no reference cycle.
+            self.scope["extensions"] = self._extensions
+            if not (self.pipeline and self.pipeline[0][0] is cycle):  # started at once, not queued
+                self._running = cycle
+
+    # -- connection faults -------------------------------------------------------------------------
+
+    def _break_connection(self, kind: str, data: bytes) -> None:
+        """End the connection instead of answering the running request: reset it (RST), or write `data` (maybe
+        nothing) and close it. One request runs at a time on a connection (the others wait in the pipeline)."""
+        cycle = self._running
+        if cycle is not None:
+            cycle.disconnected = True  # the app answers nothing, and uvicorn must not answer for it
+            cycle.message_event.set()
+        self._state = "closed"  # what else the client sends is not read
+        transport = self.transport
+        if kind == RESET:
+            if isinstance(transport, CoalescingTransport):
+                transport.flush()  # the answers to earlier requests leave first
+            sock = transport.get_extra_info("socket")
+            if sock is not None:  # linger on, for 0 seconds: close() sends an RST instead of a FIN
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            transport.abort()
+            return
+        if data:
+            transport.write(data)
+        transport.close()
+
     # -- refusals --------------------------------------------------------------------------------
 
     def _refuse(self, status: int, message: str) -> None:
@@ -243,7 +287,10 @@ class AlloyMockProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         last = not self.pipeline
+        queued = None if last else self.pipeline[-1][0]  # the request uvicorn starts next
         super().on_response_complete()
+        if queued is not None and not (self.pipeline and self.pipeline[-1][0] is queued):
+            self._running = queued
         if last and self._deferred is not None and not self.transport.is_closing():
             self.transport.write(self._deferred)
             self._deferred = None
@@ -308,10 +355,19 @@ def _not_http(head: bytes) -> str:
     return "Malformed HTTP request: the request line does not start with a method"
 
 
+def public_host(settings: Settings) -> tuple[str, ...]:
+    """The host of `--public-url`: the links the emulator hands out name it, so it is answered."""
+    host = urlsplit(settings.public_url).hostname if settings.public_url else None
+    return (host,) if host else ()
+
+
 def http_protocol(settings: Settings | None = None) -> type[AlloyMockProtocol]:
     """What `uvicorn.Config(http=...)` gets: the protocol class with the limits of `settings`."""
 
+    configured = settings or Settings()
+
     class ConfiguredProtocol(AlloyMockProtocol):
-        limits = Limits.of(settings or Settings())
+        limits = Limits.of(configured)
+        hosts = HostPolicy(configured.host, (*configured.allowed_hosts, *public_host(configured)))
 
     return ConfiguredProtocol

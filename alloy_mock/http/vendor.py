@@ -1,9 +1,10 @@
 """The vendor API under /{version}/: the path every SDK call takes, written out as one short sequence.
 
-For each request: find the handler (a RouteTree walk), apply an injected fault, call the handler,
-turn exceptions into the vendor's JSON errors, hold the answer until the data is on disk, send it,
-and record the exchange in the request journal. Done here in one place rather than by a stack of
-middleware and Starlette's router, which together cost more than the handlers (bench/RESULTS.md).
+For each request: find the handler (a RouteTree walk), apply an injected fault (faults.py for those
+that dribble or break the connection), call the handler, turn exceptions into the vendor's JSON errors,
+hold the answer until the data is on disk, send it, and record the exchange in the request journal.
+Done here in one place rather than by a stack of middleware and Starlette's router, which together
+cost more than the handlers (bench/RESULTS.md).
 The control API and the system routes keep Starlette's ordinary routing.
 """
 
@@ -24,6 +25,7 @@ from ..control.faults import BODILESS, Fault
 from ..control.journal import BODY_LIMIT, USER_TOKEN
 from ..store import DurabilityError
 from .errors import error_response, method_not_allowed, not_found, unauthorized
+from .faults import break_connection, dribble
 from .request import BODY_SCOPE_KEY, NAMESPACE_SCOPE_KEY, declared_too_large
 from .responses import JSONResponse, error
 from .routing import MethodRoute, RouteTree
@@ -68,22 +70,26 @@ class VendorApi:
         api_path = "/" + rest
         namespace, label = caller(em, scope)
         scope[NAMESPACE_SCOPE_KEY] = namespace
-        fault = em.faults.take(method, api_path, label) if em.faults else None
         # Refused before any byte of the body is read, so that a client that sent `Expect: 100-continue`
         # gets the 413 at once instead of a 100 Continue.
         too_large = declared_too_large(scope, em.settings.max_body_bytes)
-        if not em.journal.enabled:
+        faults = em.faults if em.faults else None  # asked once: most requests meet no fault at all
+        # A fault with a bodyContains needs the whole body before it can match (up to the size limit).
+        wants_body = faults is not None and too_large is None and faults.wants_body(method, api_path, label)
+        if not em.journal.enabled and not wants_body:
+            fault = faults.take(method, api_path, label) if faults is not None else None
             await self._answer(em, scope, receive, send, tree, api_path, fault, too_large)
             return
 
         at = em.clock.now()
         started = time.perf_counter()
-        # The body's first BODY_LIMIT bytes are read here and handed on unchanged, so the journal
-        # shows them even when nothing downstream reads the body (a fault, a 401 before the handler).
+        # The body's first BODY_LIMIT bytes (all of it for a bodyContains) are read here and handed on
+        # unchanged, so the journal shows them even when nothing downstream reads the body (a fault, a 401
+        # before the handler).
         prefetched: list[Message] = []
         if method in BODY_METHODS and too_large is None:
-            size, more = 0, True
-            while more and size < BODY_LIMIT:
+            size, more, limit = 0, True, em.settings.max_body_bytes + 1 if wants_body else BODY_LIMIT
+            while more and size < limit:
                 message = await receive()
                 prefetched.append(message)
                 if message["type"] != "http.request":
@@ -91,16 +97,25 @@ class VendorApi:
                 size += len(message.get("body", b""))
                 more = message.get("more_body", False)
         received = b"".join([message.get("body", b"") for message in prefetched])
-        if prefetched and prefetched[-1]["type"] == "http.request" and not prefetched[-1].get("more_body"):
+        whole = bool(prefetched) and prefetched[-1]["type"] == "http.request" and not prefetched[-1].get("more_body")
+        if whole:
             scope[BODY_SCOPE_KEY] = received  # read whole: read_json() takes it from here
+        fault = None
+        if faults is not None:
+            matchable = whole and len(received) <= em.settings.max_body_bytes  # one too large is not read as JSON
+            fault = faults.take(method, api_path, label, received if matchable else None)
 
         async def replaying_receive() -> Message:
             return prefetched.pop(0) if prefetched else await receive()
 
-        status, answer = 500, b""  # until an answer is sent: the client got none
+        status: int | None = 500  # until an answer is sent: the client got none
+        answer = b""
         try:
             response = await self._answer(em, scope, replaying_receive, send, tree, api_path, fault, too_large)
-            status, answer = response.status_code, bytes(response.body)
+            if response is None:
+                status = None  # the connection was broken instead
+            else:
+                status, answer = response.status_code, bytes(response.body)
         finally:
             em.journal.record(
                 at,
@@ -114,6 +129,7 @@ class VendorApi:
                 received,
                 answer,
                 scope["headers"],
+                None if fault is None else fault.connection,
             )
 
     async def _answer(
@@ -126,14 +142,21 @@ class VendorApi:
         api_path: str,
         fault: Fault | None,
         refusal: Response | None = None,
-    ) -> Response:
+    ) -> Response | None:
+        """The answer sent, or None when the fault broke the connection instead."""
+        if fault is not None and fault.connection is not None:
+            await break_connection(scope, fault)
+            return None
         response = refusal or await self._respond(scope, receive, tree, api_path, fault)
         if em.store.has_pending_writes:
             try:
                 await em.store.durable()  # a 200 for a write means the write is on disk
             except DurabilityError as exc:
                 response = error_response(exc, scope["method"], scope["path"])
-        await response(scope, receive, send)
+        if fault is not None and fault.dribble is not None:
+            await dribble(response, scope, send, fault.dribble)
+        else:
+            await response(scope, receive, send)
         return response
 
     async def _respond(

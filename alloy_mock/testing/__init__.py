@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .client import AlloyMock, AlloyMockError, format_request
+    from .client import AlloyMock, AlloyMockError, DribbleDelay, format_request
     from .inprocess import InProcessEmulator
     from .interception import VENDOR_HOSTS, Interception, intercept
     from .server import BackgroundServer, ServerError, serve
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "AlloyMock": "client",
     "AlloyMockError": "client",
+    "DribbleDelay": "client",
     "format_request": "client",
     "InProcessEmulator": "inprocess",
     "VENDOR_HOSTS": "interception",
@@ -34,6 +35,7 @@ __all__ = [
     "AlloyMock",
     "AlloyMockError",
     "BackgroundServer",
+    "DribbleDelay",
     "InProcessEmulator",
     "Interception",
     "ServerError",

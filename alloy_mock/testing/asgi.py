@@ -7,7 +7,9 @@ database file) goes on as a Task on an event loop, from where it stopped.
 
 What the caller gets is what uvicorn would send for the same request: its `date` and `server` headers
 before the app's, `connection: close` and `transfer-encoding: chunked` where it adds them, no body for
-a HEAD, and its text/plain 500 for an app that fails (tests/test_inprocess.py compares the two).
+a HEAD, and its text/plain 500 for an app that fails (tests/test_inprocess.py compares the two). A
+connection fault, which leaves no answer, is raised as ConnectionFault (the interception turns it into
+what each client raises).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Message, Scope
+
+from ..http.faults import CONNECTION_FAULT, ConnectionFault
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -70,9 +74,11 @@ _date = _Date()
 class Exchange:
     """One request to the app: its receive and send (the body in one message), and the answer collected."""
 
-    __slots__ = ("_body", "_chunks", "_close", "_ended", "_headers", "_method", "_status", "complete")
+    __slots__ = ("_body", "_broken", "_chunks", "_close", "_ended", "_headers", "_method", "_status", "complete")
 
     def __init__(self, scope: Scope, body: bytes) -> None:
+        scope["extensions"] = {CONNECTION_FAULT: self._break_connection}
+        self._broken: ConnectionFault | None = None
         self._method: str = scope["method"]
         self._close = _asks_to_close(scope["headers"])
         self._body: bytes | None = body
@@ -87,7 +93,7 @@ class Exchange:
         if body is not None:
             return {"type": "http.request", "body": body, "more_body": False}
         # The request has been read: as uvicorn does, the next message is the disconnect, once answered.
-        if not self.complete:
+        if not self.complete and self._broken is None:
             self._ended = asyncio.get_running_loop().create_future()
             await self._ended
         return {"type": "http.disconnect"}
@@ -105,6 +111,12 @@ class Exchange:
                 self._ended.set_result(None)
         else:
             raise RuntimeError(f"Unexpected ASGI message {kind!r} sent")
+
+    def _break_connection(self, kind: str, data: bytes) -> None:
+        """What the server's protocol does to the socket, noted for answer() to raise."""
+        self._broken = ConnectionFault(kind, data)
+        if self._ended is not None and not self._ended.done():
+            self._ended.set_result(None)  # a receive() waiting for the disconnect has it
 
     def _as_uvicorn_sends(self, headers: Any) -> Headers:
         """uvicorn's defaults, the app's headers, then what uvicorn adds (httptools_impl.RequestResponseCycle.send)."""
@@ -124,7 +136,12 @@ class Exchange:
         return sent
 
     def answer(self, failure: BaseException | None = None) -> Answer:
-        """What the client gets; `failure` is what the app raised (uvicorn logs it, and sends a 500 if it still can)."""
+        """What the client gets; `failure` is what the app raised (uvicorn logs it, and sends a 500 if it still can).
+
+        Raises ConnectionFault when a fault broke the connection instead of answering.
+        """
+        if self._broken is not None:
+            raise self._broken
         if failure is not None:
             _logger.error("Exception in ASGI application\n", exc_info=failure)
         elif not self._status:

@@ -9,12 +9,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import quote, urlencode
 
 import orjson
 
 from ..config import Settings
+
+if TYPE_CHECKING:
+    from ..control.models import ConnectionFaultName
 
 DEFAULT_VERSION = "2023-12"
 # How the emulator's 404 for a route it does not serve begins (http/errors.py not_found).
@@ -23,6 +26,13 @@ SIGNATURES = ("valid", "wrong-key", "unknown-kid", "none")
 
 # (method, absolute URL, JSON body or None, headers) -> (status, response body)
 Send = Callable[[str, str, Any, Mapping[str, str]], tuple[int, bytes]]
+
+
+class DribbleDelay(TypedDict):
+    """WireMock's chunkedDribbleDelay: the answer's body in `numberOfChunks` chunks over `totalDuration` ms."""
+
+    numberOfChunks: int
+    totalDuration: int
 
 
 class AlloyMockError(Exception):
@@ -271,21 +281,34 @@ class AlloyMock:
         headers: Mapping[str, str] | None = None,
         delay_ms: int = 0,
         times: int | None = 1,
+        connection_fault: ConnectionFaultName | None = None,
+        chunked_dribble_delay: DribbleDelay | None = None,
+        body_contains: Mapping[str, Any] | None = None,
+        probability: float = 1.0,
+        seed: int | None = None,
     ) -> dict[str, Any]:
         """Answer the next `times` matching requests (None: all, until cleared) with `status`/`body`, or delay them.
 
         `path` is a glob after the version prefix, e.g. "/users/*/token". The body defaults to the vendor's
-        {"message": ...} for that status. Returns the fault, with its "id".
+        {"message": ...} for that status. `connection_fault` breaks the connection instead of answering
+        ("CONNECTION_RESET_BY_PEER", "EMPTY_RESPONSE", "MALFORMED_RESPONSE_CHUNK", "RANDOM_DATA_THEN_CLOSE");
+        `chunked_dribble_delay` sends the answer in chunks over a duration; `body_contains` matches only
+        requests whose JSON body contains it; `probability` (with `seed` for repeatable runs) faults only
+        that share of the matching requests. Returns the fault, with its "id".
         """
         spec: dict[str, Any] = {"method": method, "path": path, "delayMs": delay_ms, "times": times}
-        if status is not None:
-            spec["status"] = status
-        if namespace is not None:
-            spec["namespace"] = namespace
-        if body is not None:
-            spec["body"] = body
-        if headers:
-            spec["headers"] = dict(headers)
+        optional = {
+            "status": status,
+            "namespace": namespace,
+            "body": body,
+            "headers": dict(headers) if headers else None,
+            "connectionFault": connection_fault,
+            "chunkedDribbleDelay": None if chunked_dribble_delay is None else dict(chunked_dribble_delay),
+            "bodyContains": None if body_contains is None else dict(body_contains),
+            "probability": None if probability == 1.0 else probability,
+            "seed": seed,
+        }
+        spec.update({name: value for name, value in optional.items() if value is not None})
         added: dict[str, Any] = self.control("POST", "faults", spec)
         return added
 
@@ -430,7 +453,7 @@ def format_request(entry: Mapping[str, Any]) -> str:
     hint when the emulator has no such route), or else the start of the response body."""
     query = f"?{entry['query']}" if entry.get("query") else ""
     body = entry.get("responseBody")
-    status = entry.get("status")
+    status = entry.get("connectionFault") or entry.get("status")  # a broken connection had no status
     message = body.get("message") if isinstance(body, dict) else None
     if isinstance(status, int) and status >= 400 and isinstance(message, str):
         text = f"message: {message}"

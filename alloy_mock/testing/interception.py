@@ -4,14 +4,19 @@ The patch is at the transport level (`requests.adapters.HTTPAdapter.send`, `http
 `httpx.AsyncHTTPTransport.handle_async_request`), so sessions, clients and SDKs created before or during the
 interception are all covered. Any other host, localhost included, goes to the network as usual. One
 interception at a time: entering a second one while another is active raises RuntimeError.
+
+A connection fault raises what the client raises over a socket (tests/test_faults_inprocess.py compares
+the two): requests' ConnectionError, or ChunkedEncodingError for a malformed chunk; httpx's ReadError for
+a reset, RemoteProtocolError for the others.
 """
 
 from __future__ import annotations
 
 import functools
+import http.client
 import io
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator
 from contextlib import contextmanager
 from http import HTTPStatus
 from types import TracebackType
@@ -21,6 +26,7 @@ from urllib.parse import urlsplit
 from starlette.types import Scope
 
 from ..config import Settings
+from ..http.faults import MALFORMED, RESET, ConnectionFault
 from .asgi import Answer, scope_of
 from .client import AlloyMock
 from .inprocess import DEFAULT_PORTS, InProcessEmulator, scope_for
@@ -96,7 +102,12 @@ class Interception:
                 return original(adapter, request, *args, **kwargs)
             # http.client sends str headers as Latin-1; a bytes value goes as it is.
             headers = [(name.encode("latin-1"), _latin1(value)) for name, value in request.headers.items()]
-            answer = target.serve(scope_for(request.method, parts, headers), _requests_body(request.body))
+            try:
+                answer = target.serve(scope_for(request.method, parts, headers), _requests_body(request.body))
+            except ConnectionFault as fault:
+                if fault.kind != MALFORMED:
+                    raise _requests_error(fault, request) from None
+                return adapter.build_response(request, _urllib3_response(_malformed_answer(), request, _BrokenChunk()))
             return adapter.build_response(request, _urllib3_response(answer, request))
 
         self._set(HTTPAdapter, "send", send)
@@ -110,9 +121,15 @@ class Interception:
         async_original = httpx.AsyncHTTPTransport.handle_async_request
         target = self.target
 
-        def response(request: httpx.Request, answer: Answer) -> httpx.Response:
+        def response(request: httpx.Request, answer: Answer | ConnectionFault) -> httpx.Response:
+            stream: Any
+            if isinstance(answer, ConnectionFault):
+                if answer.kind != MALFORMED:
+                    raise _httpx_error(answer, request)
+                answer, stream = _malformed_answer(), _broken_chunks()(request)
+            else:
+                stream = httpx.ByteStream(answer.body)
             extensions = {"http_version": b"HTTP/1.1", "reason_phrase": _reason(answer.status).encode()}
-            stream = httpx.ByteStream(answer.body)
             return httpx.Response(
                 answer.status, headers=answer.headers, stream=stream, request=request, extensions=extensions
             )
@@ -121,7 +138,10 @@ class Interception:
         def handle_request(transport: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
             if not self.routes(request.url.host):
                 return sync_original(transport, request)
-            answer = target.serve(_httpx_scope(request), request.read())
+            try:
+                answer: Answer | ConnectionFault = target.serve(_httpx_scope(request), request.read())
+            except ConnectionFault as fault:
+                answer = fault
             return response(request, answer)
 
         @functools.wraps(async_original)
@@ -129,7 +149,10 @@ class Interception:
             if not self.routes(request.url.host):
                 return await async_original(transport, request)
             body = await request.aread()
-            answer = await target.serve_async(_httpx_scope(request), body)
+            try:
+                answer: Answer | ConnectionFault = await target.serve_async(_httpx_scope(request), body)
+            except ConnectionFault as fault:
+                answer = fault
             return response(request, answer)
 
         self._set(httpx.HTTPTransport, "handle_request", handle_request)
@@ -177,7 +200,7 @@ def _latin1(value: str | bytes) -> bytes:
     return value if isinstance(value, bytes) else value.encode("latin-1")
 
 
-def _urllib3_response(answer: Answer, request: Any) -> Any:
+def _urllib3_response(answer: Answer, request: Any, body: io.RawIOBase | None = None) -> Any:
     """What urllib3 would hand `requests` for this answer: `build_response` does the rest (cookies, encoding)."""
     from urllib3 import HTTPResponse
     from urllib3._collections import HTTPHeaderDict  # where urllib3 1.26 and 2.x both have it
@@ -185,7 +208,7 @@ def _urllib3_response(answer: Answer, request: Any) -> Any:
     # http.client reads header lines as Latin-1.
     headers = HTTPHeaderDict([(name.decode("latin-1"), value.decode("latin-1")) for name, value in answer.headers])
     return HTTPResponse(
-        body=io.BytesIO(answer.body),
+        body=io.BytesIO(answer.body) if body is None else body,
         headers=headers,
         status=answer.status,
         reason=_reason(answer.status),
@@ -197,6 +220,16 @@ def _urllib3_response(answer: Answer, request: Any) -> Any:
     )
 
 
+class _BrokenChunk(io.RawIOBase):
+    """A body whose reading fails as http.client's does on a malformed chunk (requests: ChunkedEncodingError)."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        raise http.client.IncompleteRead(b"")
+
+
 def _httpx_scope(request: Any) -> Scope:
     """The scope of an httpx request (its URL is already split and percent-encoded, its Host header set)."""
     url = request.url
@@ -206,6 +239,61 @@ def _httpx_scope(request: Any) -> Scope:
 
 
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
+
+# -- connection faults, as each client reports them over a socket -----------------------------------------
+
+# What the server's MALFORMED_RESPONSE_CHUNK sends before its garbage (http/faults.py).
+_MALFORMED_HEADERS = [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")]
+_BAD_CHUNK = "illegal chunk header: bytearray(b'this is not a chunk\\r\\n')"  # h11's words
+
+
+def _malformed_answer() -> Answer:
+    return Answer(200, _MALFORMED_HEADERS, b"")
+
+
+def _requests_error(fault: ConnectionFault, request: Any) -> Exception:
+    """requests' error for a connection broken before an answer: urllib3's ProtocolError, with the cause
+    http.client gives."""
+    from requests.exceptions import ConnectionError as RequestsConnectionError
+    from urllib3.exceptions import ProtocolError
+
+    cause: Exception
+    if fault.kind == RESET:
+        cause = ConnectionResetError(104, "Connection reset by peer")
+    elif fault.sent:  # http.client's complaint is about the first line
+        line, newline, _ = fault.sent.partition(b"\n")
+        cause = http.client.BadStatusLine((line + newline).decode("iso-8859-1"))
+    else:
+        cause = http.client.RemoteDisconnected("Remote end closed connection without response")
+    return RequestsConnectionError(ProtocolError("Connection aborted.", cause), request=request)
+
+
+def _httpx_error(fault: ConnectionFault, request: Any) -> Exception:
+    import httpx
+
+    if fault.kind == RESET:
+        return httpx.ReadError("[Errno 104] Connection reset by peer", request=request)
+    # random bytes hold no status line that h11 can end: to it, too, the server left without answering
+    return httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+
+
+@functools.cache
+def _broken_chunks() -> type:
+    """An httpx response stream (sync and async) whose first chunk is not one: reading the body fails."""
+    import httpx
+
+    class BrokenChunks(httpx.SyncByteStream, httpx.AsyncByteStream):
+        def __init__(self, request: httpx.Request) -> None:
+            self._request = request
+
+        def __iter__(self) -> Iterator[bytes]:
+            raise httpx.RemoteProtocolError(_BAD_CHUNK, request=self._request)
+
+        async def __aiter__(self) -> AsyncIterator[bytes]:
+            raise httpx.RemoteProtocolError(_BAD_CHUNK, request=self._request)
+            yield b""  # makes this an async generator
+
+    return BrokenChunks
 
 
 def _reason(status: int) -> str:

@@ -32,6 +32,7 @@ import pytest
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
+REBOUND_HOST = "rebind.test"
 CHROMIUM = Path(os.environ.get("ALLOY_MOCK_CHROMIUM", "/usr/bin/chromium"))
 # Headless, as root in a container or CI runner, and quiet: no sandbox (root), no GPU, nothing fetched
 # from the network by the browser itself (component updates, sync, first-run pages, QUIC probes).
@@ -43,6 +44,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # A DNS-rebinding page (test_cross_origin.py): this domain of the page's resolves to the emulator's address.
+    f"--host-resolver-rules=MAP {REBOUND_HOST} 127.0.0.1",
 ]
 TIMEOUT_MS = 15_000  # for one browser action; they take milliseconds, this only bounds a failure
 

@@ -16,7 +16,7 @@ import pytest
 from alloy_mock.http.control import NOT_FROM_A_PAGE
 from alloy_mock.testing import AlloyMock
 
-from .conftest import PageServer
+from .conftest import REBOUND_HOST, PageServer
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -105,6 +105,21 @@ def test_a_page_cannot_read_the_control_api(
     seen = browser_page.evaluate(FETCH, [alloy_mock.root_url + path, {}])
     assert set(seen) == {"error"} and "Failed to fetch" in seen["error"], seen
     assert victim["token"] not in str(seen)
+
+
+def test_a_page_whose_domain_is_rebound_to_the_emulator_gets_nothing(
+    alloy_mock: AlloyMock, victim: dict[str, Any], browser_page: Page
+) -> None:
+    """DNS rebinding: the page's own name now resolves to 127.0.0.1, so the browser sees one origin."""
+    rebound = alloy_mock.root_url.replace("127.0.0.1", REBOUND_HOST)
+    shown = browser_page.goto(rebound + "/_mock/requests")
+    assert shown is not None and shown.status == 403
+    assert "does not answer for the host" in browser_page.inner_text("body")
+    init = {"method": "POST", "headers": {"Content-Type": "application/json"}, "body": "{}"}
+    for path in ("/_mock/reset", "/_mock/requests", "/2023-12/users"):
+        seen = browser_page.evaluate(FETCH, [rebound + path, {**init} if path == "/_mock/reset" else {}])
+        assert seen.get("status") == 403 and victim["token"] not in str(seen), seen
+    unchanged(alloy_mock, victim)
 
 
 def test_alloy_frontends_call_works_from_a_page(
