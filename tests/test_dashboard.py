@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from alloy_mock.config import Settings
+from alloy_mock.control.models import CONNECTION_FAULTS
 from alloy_mock.http import dashboard
 
 from .helpers import assert_error, assert_ok
@@ -107,3 +108,11 @@ def test_head_and_other_methods(client: TestClient) -> None:
     assert head.status_code == 200 and head.content == b""
     post = client.post("/_mock/ui", headers={"Content-Type": "application/json"}, content=b"{}")
     assert post.status_code in (404, 405) and "message" in post.json()
+
+
+def test_the_fault_forms_connection_faults_are_the_control_apis() -> None:
+    """controls.js lists them for its select: the same names, so that none is missing or refused."""
+    text = dashboard.ASSETS["controls.js"][0].decode()
+    listed = re.search(r"const CONNECTION_FAULTS = \[([^\]]*)\]", text)
+    assert listed is not None
+    assert tuple(re.findall(r'"([A-Z_]+)"', listed.group(1))) == CONNECTION_FAULTS

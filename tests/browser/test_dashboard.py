@@ -237,3 +237,19 @@ def test_relative_times_follow_the_emulators_clock(alloy_mock: AlloyMock, browse
     go_to(page, "requests")
     go_to(page, "users")
     page.locator(f"#users-table tr[data-user-id='{user['userId']}'] time:has-text('2 h ago')").wait_for()
+
+
+def test_a_connection_fault_from_the_form_shows_instead_of_a_status(alloy_mock: AlloyMock, browser_page: Page) -> None:
+    page = open_dashboard(browser_page, alloy_mock.root_url, "controls")
+    page.select_option("#fault-method", "GET")
+    page.fill("#fault-path", "/users")
+    page.select_option("#fault-connection", "EMPTY_RESPONSE")
+    page.click("#fault-add")
+    page.locator("#faults-table tbody tr:has-text('EMPTY_RESPONSE')").wait_for()
+    (fault,) = alloy_mock.faults()
+    assert fault["connectionFault"] == "EMPTY_RESPONSE"
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{alloy_mock.base_url}/users", headers=alloy_mock.headers())
+    go_to(page, "requests")
+    row = request_rows(page).first
+    assert "EMPTY_RESPONSE" in row.inner_text() and f"fault {fault['id']}" in row.inner_text()

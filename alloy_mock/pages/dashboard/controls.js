@@ -3,10 +3,12 @@
 
 import * as api from "./api.js";
 import { clockSection, resetSection, snapshotSection, tokenSection } from "./controls-state.js";
-import { action, empty, errorBox, field, h, onSubmit, replace, section, select, statusBadge, table } from "./ui.js";
+import { action, badge, empty, errorBox, field, h, onSubmit, replace, section, select, statusBadge, table } from "./ui.js";
 
 export const title = "Controls";
 const METHODS = ["*", "GET", "POST", "PUT", "PATCH", "DELETE"];
+// What a fault may do to the connection instead of answering (WireMock's names, as POST /_mock/faults takes them).
+const CONNECTION_FAULTS = ["CONNECTION_RESET_BY_PEER", "EMPTY_RESPONSE", "MALFORMED_RESPONSE_CHUNK", "RANDOM_DATA_THEN_CLOSE"];
 
 export function mount(container) {
   const sections = h("div", { class: "sections" });
@@ -59,7 +61,7 @@ function faultSection(namespaces) {
   return section(
     "faults",
     "Faults",
-    "Answer the next matching requests with a status (429, 503, …) and/or a delay. The Requests page marks the requests a fault answered.",
+    "Answer the next matching requests with a status (429, 503, …), a delay, or a broken connection. The Requests page marks the requests a fault answered.",
     async (reload) => {
       const faults = (await api.get("/faults")).data;
       if (!faults.length) return empty("No faults active.", "Add one below to make the emulator answer, say, POST /users with a 429.");
@@ -75,7 +77,7 @@ function faultSection(namespaces) {
           fault.method,
           h("code", {}, fault.path),
           fault.namespace || "any",
-          fault.status ? statusBadge(fault.status) : "delay only",
+          fault.connectionFault ? badge(fault.connectionFault, "bad") : fault.status ? statusBadge(fault.status) : "delay only",
           number(fault.delayMs),
           number(fault.remaining === null ? "until cleared" : fault.remaining),
           number(fault.hits),
@@ -93,6 +95,8 @@ function faultSection(namespaces) {
           field("Path (glob, after the version)", h("input", { id: "fault-path", name: "path", value: "*", required: true })),
           field("Status", h("input", { id: "fault-status", name: "status", type: "number", min: "200", max: "599", placeholder: "429" })),
           field("Delay (ms)", h("input", { id: "fault-delay", name: "delayMs", type: "number", min: "0", max: "60000", value: "0" })),
+          field("Connection fault", select("fault-connection", "connectionFault", ["", ...CONNECTION_FAULTS], { "": "none: answer" }), "Instead of answering"),
+          field("Probability", h("input", { id: "fault-probability", name: "probability", type: "number", min: "0", max: "1", step: "any", placeholder: "1" }), "Of each matching request, 0 to 1"),
           field("Times", h("input", { id: "fault-times", name: "times", type: "number", min: "1", value: "1" }), "Empty: every matching request, until cleared"),
           field("Namespace", select("fault-namespace", "namespace", ["", ...namespaces, "user-token"], { "": "any" })),
           field("Body (JSON, optional)", h("textarea", { id: "fault-body", name: "body", rows: "2", placeholder: '{"message": "Rate limit exceeded"}' })),
@@ -103,6 +107,8 @@ function faultSection(namespaces) {
           const status = numberOrNull(form.get("status"), "Status");
           if (status !== null) body.status = status;
           body.delayMs = numberOrNull(form.get("delayMs"), "Delay") ?? 0;
+          if (form.get("connectionFault")) body.connectionFault = form.get("connectionFault");
+          if (form.get("probability")) body.probability = Number(form.get("probability"));
           if (form.get("namespace")) body.namespace = form.get("namespace");
           const text = String(form.get("body") || "").trim();
           if (text) {

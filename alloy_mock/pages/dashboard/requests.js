@@ -116,7 +116,7 @@ export function mount(container, params) {
       h("td", {}, h("code", {}, entry.method)),
       h("td", { class: "path" }, open),
       h("td", {}, entry.namespace || "—"),
-      h("td", { class: "status" }, statusBadge(entry.status), entry.fault ? badge(`fault ${entry.fault}`, "fault") : null),
+      h("td", { class: "status" }, outcome(entry), entry.fault ? badge(`fault ${entry.fault}`, "fault") : null),
       h("td", { class: "number" }, String(entry.durationMs)),
     );
   }
@@ -130,7 +130,7 @@ export function mount(container, params) {
     replace(
       details,
       h("div", { class: "page-head" }, h("h2", {}, `#${entry.id} ${entry.method} ${entry.path}`), button("Close", () => (details.hidden = true), "secondary")),
-      h("p", {}, statusBadge(entry.status), " ", entry.fault ? badge(`answered by fault ${entry.fault}`, "fault") : null, " ", time(entry.time), ` · ${entry.durationMs} ms · ${entry.namespace || "no namespace"}`),
+      h("p", {}, outcome(entry), " ", entry.fault ? badge(`answered by fault ${entry.fault}`, "fault") : null, " ", time(entry.time), ` · ${entry.durationMs} ms · ${entry.namespace || "no namespace"}`),
       h("h3", {}, "Request headers"),
       headerList(entry.headers),
       h("h3", {}, "Request body"),
@@ -148,6 +148,11 @@ export function mount(container, params) {
 
   const feed = poller(poll, POLL_MS); // its first run loads the newest page
   return () => feed.stop();
+}
+
+// The status, or what a connection fault did instead of answering (then there is no status).
+function outcome(entry) {
+  return entry.status === null || entry.status === undefined ? badge(entry.connectionFault || "no answer", "bad") : statusBadge(entry.status);
 }
 
 function pick(params) {
