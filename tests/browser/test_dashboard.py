@@ -253,3 +253,15 @@ def test_a_connection_fault_from_the_form_shows_instead_of_a_status(alloy_mock: 
     go_to(page, "requests")
     row = request_rows(page).first
     assert "EMPTY_RESPONSE" in row.inner_text() and f"fault {fault['id']}" in row.inner_text()
+
+
+def test_the_block_a_run_failed_at_is_marked(alloy_mock: AlloyMock, browser_page: Page) -> None:
+    user = alloy_mock.create_user("ada@example.com")
+    alloy_mock.install(user, "Shopify", workflows=[SYNC_CUSTOMERS])
+    alloy_mock.fail_runs(SYNC_CUSTOMERS, block="shopify", message="Shopify said no")
+    run_event(alloy_mock, user, "first")
+    page = open_dashboard(browser_page, alloy_mock.root_url, "executions")
+    page.locator("#executions-table tr.faulted button").click()
+    failed = page.locator("#execution-blocks > li.failed")
+    failed.wait_for()
+    assert failed.count() == 1 and "failed here" in failed.inner_text()

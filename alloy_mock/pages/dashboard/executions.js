@@ -160,10 +160,10 @@ function outcome(item) {
 }
 
 function executionDetail(item, namespace, close, refresh) {
-  const errorAt = item.error && item.error.block;
+  const errorAt = item.error && (item.error.blockId || item.error.block);
   return [
     h("div", { class: "page-head" }, h("h2", {}, `${item.workflowName || item.workflowId}`), button("Close", close)),
-    h("p", {}, outcome(item), " ", h("code", {}, item.executionId), " · started ", time(item.startedAt), item.stoppedAt ? [" · stopped ", time(item.stoppedAt)] : null),
+    h("p", {}, outcome(item), " ", h("code", {}, item.executionId), " · started ", time(item.startedAt), item.stoppedAt ? [" · stopped ", time(item.stoppedAt)] : null, item.rerunOf ? [" · a rerun of ", h("code", {}, item.rerunOf)] : null),
     item.error
       ? h("div", { class: "error-box", role: "note", id: "execution-error" }, h("strong", {}, `Failed at ${item.error.block}: `), item.error.message, " ", time(item.error.errorOccurredAt))
       : null,
