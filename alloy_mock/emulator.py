@@ -131,6 +131,14 @@ class Emulator:
         """Back to the seed state: no users (the catalogue is read-only and stays)."""
         self.store.reset(None if namespace is None else namespace.id)
 
+    def reset_all(self) -> None:
+        """POST /_mock/reset without a namespace: every namespace's data, and the test controls too."""
+        self.reset()
+        self.faults.clear()
+        self.run_controls.clear()
+        self.journal.clear()
+        self.clock.reset()
+
     def save_snapshot(self, name: str) -> None:
         self.snapshots.save(name, self.store)
 

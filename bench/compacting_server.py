@@ -2,10 +2,14 @@
 BYTES bytes (whatever the snapshot's size) and none is running. For bench.py's "during compaction"
 row and crash.py's --compaction and --stop-at modes; not meant for anything else.
 
-    python bench/compacting_server.py BYTES [--stop-at STEP] serve --port 0 --db DB [serve options]
+    python bench/compacting_server.py BYTES [--unflushed] [--stop-at STEP] serve --port 0 --db DB [serve options]
 
 With BYTES = 1 a compaction starts at the first commit after the previous one ended, so the
 server is compacting nearly all the time.
+
+With --unflushed the snapshot is not flushed as it is written (compaction.FLUSH_BYTES made
+unreachable): written whole, then fsynced once, as before it was; for compaction_row.py's "before"
+series, measured in the same run as the rest.
 
 With --stop-at STEP the second compaction started on the serving loop (the first one completes, so
 its snapshot is on disk) never gets past STEP, while requests go on being served and every commit
@@ -92,6 +96,9 @@ def main(argv: list[str]) -> int:
     store.MIN_COMPACTION_BYTES = int(argv[0])
     store.JOURNAL_PER_SNAPSHOT = 0
     rest = argv[1:]
+    if rest[:1] == ["--unflushed"]:
+        compaction.FLUSH_BYTES = 1 << 62
+        rest = rest[1:]
     if rest[:1] == ["--stop-at"]:
         if rest[1:2] == [] or rest[1] not in STEPS:
             print(f"--stop-at takes one of {', '.join(STEPS)}", file=sys.stderr)

@@ -9,7 +9,7 @@ on a machine whose speed drifts). Every figure is a median over the tests of one
 show the median over the rounds with the range, and each ratio is taken within a round (a file against
 its baseline measured minutes apart at most), then the median of those ratios is shown.
 
-- per call: a test makes `--calls` calls in a loop, timed by perf_counter (its setup is not counted):
+- per call: a test makes `--calls` calls in a loop, timed by the clock (its setup is not counted):
   GET /2023-12/users/{id} and POST /2023-12/users (a write; the fixtures' store is in memory, nothing is
   fsynced) through requests.Session,
   httpx.Client and httpx.AsyncClient, against a responses/respx stub answering the same bytes, against
@@ -18,11 +18,17 @@ its baseline measured minutes apart at most), then the median of those ratios is
   measured seconds apart, and the ratio per test (robust on a machine whose speed drifts);
 - per test: the whole of pytest's protocol for one test (setup, call, teardown, report) that only takes
   a fixture, over the same for a test that takes nothing; and the setup alone (the reset) after tests
-  that created nothing and after tests that each created `--dirty-users` users;
+  that created nothing, after tests that each left `--dirty-users` users behind, and after tests that
+  created as many and reset the emulator themselves (the same work, nothing left to drop: the caches a
+  busy test leaves cold slow the next setup whatever it does);
 - session start: the first test's setup (the emulator's imports and start), in one process and in each
   worker under `pytest -n 2` and `-n auto`;
 - helpers: create_user, token, install, fail_runs and reset against the raw request a test would make
   instead (requests.Session), in both modes.
+
+The clock is the wall clock (perf_counter), or with `--clock cpu` the CPU time of the pytest process,
+all its threads (process_time): on a loaded, shared machine the wall clock counts other processes'
+turns on the CPU, the CPU time does not (their cache and memory traffic still slow it somewhat).
 
 The package's modules are byte-compiled first (`compileall`), as pip does on install: under
 PYTHONDONTWRITEBYTECODE an editable install would otherwise be compiled anew in every process.
@@ -47,7 +53,11 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import bench  # bench/bench.py: this script runs from the same folder
+# bench/bench.py (this script runs from the same folder). api_rows first: it imports bench and uses its
+# module-level names, so bench must finish importing inside that import, not the other way round.
+import api_rows  # noqa: F401
+
+import bench
 
 # Targets (issue 13).
 MAX_CALL_RATIO = 1.0  # in-process call / the stubbed call of the same shape
@@ -67,10 +77,10 @@ STUB_NAME = {"requests": "responses", "httpx": "respx", "httpx-async": "respx"}
 # -- the generated test files ----------------------------------------------------------------------
 
 CONFTEST = """
-import json, os, time
+import json, os
 import pytest
 
-from suite_support import values
+from suite_support import CLOCK, values
 
 _items = []
 
@@ -79,19 +89,35 @@ _items = []
 def pytest_runtest_protocol(item, nextitem):
     entry = {"name": item.name}
     item.stash[KEY] = entry
-    start = time.perf_counter()
+    start = CLOCK()
     try:
         return (yield)
     finally:
-        entry["protocol"] = time.perf_counter() - start
+        entry["protocol"] = CLOCK() - start
         _items.append(entry)
 
 
+def _phase(item, name):
+    start = CLOCK()
+    try:
+        return (yield)
+    finally:
+        item.stash[KEY][name] = CLOCK() - start
+
+
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item, call):
-    report = yield
-    item.stash[KEY][report.when] = report.duration
-    return report
+def pytest_runtest_setup(item):
+    return (yield from _phase(item, "setup"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    return (yield from _phase(item, "call"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    return (yield from _phase(item, "teardown"))
 
 
 def pytest_sessionfinish(session):
@@ -107,7 +133,11 @@ KEY = pytest.StashKey()
 """
 
 SUPPORT = f'''
-import asyncio, time
+import asyncio, os, time
+
+# --clock cpu: the CPU time of the whole pytest process (all its threads: the background server's too),
+# which other processes on a loaded machine do not inflate as they do the wall clock.
+CLOCK = time.process_time if os.environ.get("SUITE_CLOCK") == "cpu" else time.perf_counter
 
 USER_ID = "{USER_ID}"
 USER_BODY = {USER_BODY!r}
@@ -128,20 +158,20 @@ def seed_alice(alloy):
 
 def timed(call, calls):
     call(-1)  # not timed: a first call may open a connection
-    start = time.perf_counter()
+    start = CLOCK()
     for k in range(calls):
         call(k)
-    return (time.perf_counter() - start) / calls
+    return (CLOCK() - start) / calls
 
 
 def timed_async(make_client, call, calls):
     async def main():
         async with make_client() as client:
             await call(client, -1)
-            start = time.perf_counter()
+            start = CLOCK()
             for k in range(calls):
                 await call(client, k)
-            return (time.perf_counter() - start) / calls
+            return (CLOCK() - start) / calls
 
     return asyncio.run(main())
 '''
@@ -263,7 +293,13 @@ def paired_file(client: str, method: str, tests: int, calls: int) -> str:
 
 
 def per_test_file(kind: str, tests: int, dirty_users: int) -> str:
-    """Tests that only take a fixture (or nothing); `-dirty`: each leaves `dirty_users` users behind."""
+    """Tests that only take a fixture (or nothing); `-dirty`: each leaves `dirty_users` users behind;
+    `-cleaned`: each creates as many and resets the emulator itself before it ends.
+
+    The work of a test leaves the CPU's caches cold for the next one, whatever fixture it takes, so the setup
+    after a `-dirty` test is compared with the setup after a `-cleaned` one, which did the same work but left
+    nothing for the reset to drop: the difference is what the reset pays for the data left behind.
+    """
     fixture, _, dirty = kind.partition("-")
     lines = ["import pytest, responses", "", f"@pytest.mark.parametrize('i', range({tests}))"]
     if fixture == "empty":
@@ -276,6 +312,8 @@ def per_test_file(kind: str, tests: int, dirty_users: int) -> str:
         if dirty:
             users = f"[{{'username': f'd{{i}}-{{k}}@example.com'}} for k in range({dirty_users})]"
             lines.append(f"    {name}.control('POST', 'seed', {{'users': {users}}})")
+            if dirty == "cleaned":
+                lines.append(f"    {name}.reset()")
         else:
             lines.append("    pass")
     return "\n".join(lines) + "\n"
@@ -375,7 +413,8 @@ def write_files(folder: Path, tests: int, calls: int, per_test: int, dirty_users
             name = f"paired-{client}-{method}"
             (folder / f"test_{name.replace('-', '_')}.py").write_text(paired_file(client, method, tests, calls))
             jobs.append(Job(name, f"test_{name.replace('-', '_')}.py"))
-    for kind in ("empty", "responses", "intercept", "http", "intercept-dirty", "http-dirty"):
+    dirty = [f"{mode}-{left}" for left in ("dirty", "cleaned") for mode in ("intercept", "http")]
+    for kind in ("empty", "responses", "intercept", "http", *dirty):
         name = f"per-test-{kind}"
         (folder / f"test_{name.replace('-', '_')}.py").write_text(per_test_file(kind, per_test, dirty_users))
         jobs.append(Job(name, f"test_{name.replace('-', '_')}.py"))
@@ -390,11 +429,11 @@ def write_files(folder: Path, tests: int, calls: int, per_test: int, dirty_users
     return jobs
 
 
-def run_job(folder: Path, job: Job) -> list[dict[str, Any]]:
+def run_job(folder: Path, job: Job, clock: str) -> list[dict[str, Any]]:
     results = folder / "results" / job.name
     for old in results.parent.glob(f"{job.name}.*.json"):
         old.unlink()
-    env = {**os.environ, "SUITE_RESULTS": str(results)}
+    env = {**os.environ, "SUITE_RESULTS": str(results), "SUITE_CLOCK": clock}
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *job.args, job.file]
     done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -403,7 +442,12 @@ def run_job(folder: Path, job: Job) -> list[dict[str, Any]]:
 
 
 def run_rounds(
-    folder: Path, jobs: list[Job], rounds: int, log: Callable[[str], None], done: Callable[[Results], None]
+    folder: Path,
+    jobs: list[Job],
+    rounds: int,
+    clock: str,
+    log: Callable[[str], None],
+    done: Callable[[Results], None],
 ) -> Results:
     """Every job once per round; `done` gets the results so far after each round."""
     results = Results()
@@ -417,7 +461,7 @@ def run_rounds(
         log(f"round {number + 1}/{rounds} (load average {results.load[-1]})")
         started = time.perf_counter()
         for job in order:
-            results.runs.setdefault(job.name, []).append(run_job(folder, job))
+            results.runs.setdefault(job.name, []).append(run_job(folder, job, clock))
         log(f"  {time.perf_counter() - started:.0f} s")
         results.rounds = number + 1
         done(results)
@@ -492,7 +536,8 @@ def report(results: Results, info: dict[str, Any], options: argparse.Namespace) 
         f"{results.rounds} rounds; per call: {options.tests} tests x {options.calls} calls per process; per test: "
         f"{options.per_test} tests per process; load average per round: {' | '.join(results.load)}"
     )
-    out.append("figures: median over the rounds (range); each ratio taken within a round, then its median")
+    clock = "CPU time of the pytest process (--clock cpu)" if options.clock == "cpu" else "wall clock"
+    out.append(f"clock: {clock}; figures: median over the rounds (range); ratios per round, then their median")
     out.append("")
 
     def has(prefix: str) -> bool:  # a section's jobs were run (--only)
@@ -555,10 +600,15 @@ def report(results: Results, info: dict[str, Any], options: argparse.Namespace) 
         for mode in ("intercept", "http"):
             clean = Figure([steady(run, "setup") for run in results.runs[f"per-test-{mode}"]])
             dirty = Figure([steady(run, "setup") for run in results.runs[f"per-test-{mode}-dirty"]])
-            growth = ratio(dirty, clean)
+            cleaned = Figure([steady(run, "setup") for run in results.runs[f"per-test-{mode}-cleaned"]])
+            users = f"{options.dirty_users:,} users"
             out.append(
-                f"| `{FIXTURE[mode]}` setup after a test that created {options.dirty_users:,} users | - | - | "
-                f"{dirty.text()} | {growth.text(1, 2)}x the setup after a test that created nothing |"
+                f"| `{FIXTURE[mode]}` setup after a test that created {users} and reset itself | - | - | "
+                f"{cleaned.text()} | {ratio(cleaned, clean).text(1, 2)}x the setup after a test that did nothing |"
+            )
+            out.append(
+                f"| `{FIXTURE[mode]}` setup after a test that left {users} behind | - | - | {dirty.text()} | "
+                f"{ratio(dirty, cleaned).text(1, 2)}x the setup after the same work reset by the test itself |"
             )
         out.append("")
     if has("start-") and has("per-test-"):  # the one-process figure is the per-test job's
@@ -633,6 +683,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-test", type=int, default=300, help="tests per per-test process")
     parser.add_argument("--dirty-users", type=int, default=1000, help="users each 'dirty' test leaves behind")
     parser.add_argument("--quick", action="store_true", help="one small round, to check that it runs")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall", help="what the figures measure (see above)")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument("--only", help="run only the jobs whose name starts with this (calls, paired, per-test, ...)")
     parser.add_argument("--each-round", type=Path, help="write the tables of the rounds so far here after each round")
@@ -665,7 +716,7 @@ def main(argv: list[str] | None = None) -> int:
                 raw = {"machine": info, "load": results.load, "runs": results.runs}
                 options.json.write_text(json.dumps(raw, indent=1))
 
-        results = run_rounds(folder, jobs, options.rounds, log, write)
+        results = run_rounds(folder, jobs, options.rounds, options.clock, log, write)
     write(results)
     lines, met = report(results, info, options)
     print("\n".join(lines))

@@ -8,10 +8,14 @@ compaction load exactly the state acknowledged so far.
 from __future__ import annotations
 
 import asyncio
+import errno
 import importlib
+import itertools
+import os
 import queue
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -185,6 +189,91 @@ def test_commits_are_acknowledged_while_the_snapshot_waits_for_its_fsync(
     assert acknowledged | {"first"} <= set(expected)
     assert not [name for name in file_names(files) if name.startswith("db.json.journal.") or name.endswith(".tmp")]
     assert users_state(open_store()) == expected
+
+
+class RecordedFlushes:
+    """Stands in for the compaction's fdatasync: records the temporary file's size when each flush
+    starts and ends, and takes `seconds` (a slow disk, during which the loop may write on)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, seconds: float = 0.0, error: OSError | None = None) -> None:
+        self.spans: list[tuple[int, int]] = []
+        self.final_size: int | None = None
+        real_fsync_path = compaction_module.fsync_path
+
+        def fdatasync(fd: int) -> None:
+            started = os.fstat(fd).st_size
+            if error is not None:
+                raise error
+            time.sleep(seconds)  # the disk's time, not a wait for anything
+            self.spans.append((started, os.fstat(fd).st_size))
+
+        def fsync_path(path: Any) -> None:
+            if Path(path).name.endswith(".tmp"):
+                self.final_size = Path(path).stat().st_size
+            real_fsync_path(path)
+
+        monkeypatch.setattr(compaction_module, "_fdatasync", fdatasync)
+        monkeypatch.setattr(compaction_module, "fsync_path", fsync_path)
+
+
+@pytest.mark.usefixtures("compact_always")
+def test_the_snapshot_is_flushed_as_it_is_written_and_never_far_ahead_of_its_flushes(
+    open_store: Callable[[], Store], files: DatabaseFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On ext4 the journal's fsync waits for the snapshot's dirty data: at most 2 * FLUSH_BYTES (and
+    a piece) may be written beyond what the last flush started with, however slow the flushes."""
+    flush_bytes, slice_ = 4096, 10
+    monkeypatch.setattr(compaction_module, "FLUSH_BYTES", flush_bytes)
+    monkeypatch.setattr(compaction_module, "SLICE", slice_)
+    store = open_store()
+    seed(store, 3000)
+    piece = slice_ * 100  # a slice of these documents, each under 100 bytes
+    flushes = RecordedFlushes(monkeypatch, seconds=0.005)
+
+    async def main() -> None:
+        insert(store, "first")  # starts a compaction on this loop
+        await store.durable()
+        running = journal(store)._compaction
+        assert running is not None
+        for i in itertools.count():
+            if running.poll():
+                break
+            insert(store, f"during-{i}")  # commits go on meanwhile
+            await asyncio.wait_for(store.durable(), timeout=30)
+
+    asyncio.run(main())
+    assert flushes.final_size is not None and flushes.final_size > 20 * flush_bytes
+    assert len(flushes.spans) >= flushes.final_size // (2 * flush_bytes + piece)
+    flush_starts = [0] + [started for started, _ in flushes.spans]
+    ends = [ended for _, ended in flushes.spans] + [flushes.final_size]
+    ahead = [end - start for start, end in zip(flush_starts, ends, strict=True)]
+    assert max(ahead) <= 2 * flush_bytes + piece, ahead
+    expected = users_state(store)
+    store.close()
+    assert users_state(open_store()) == expected
+
+
+@pytest.mark.usefixtures("compact_always")
+def test_a_flush_that_fails_stops_the_writes_and_loses_nothing_acknowledged(
+    open_store: Callable[[], Store], files: DatabaseFiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(compaction_module, "FLUSH_BYTES", 1024)
+    store = open_store()
+    seed(store, 500)
+    RecordedFlushes(monkeypatch, error=OSError(errno.EIO, "Input/output error"))
+    acknowledged: set[str] = set()
+
+    async def main() -> None:
+        with pytest.raises(DurabilityError, match="Input/output error"):
+            for i in range(10_000):
+                insert(store, f"during-{i}")
+                await asyncio.wait_for(store.durable(), timeout=30)
+                acknowledged.add(f"during-{i}")
+
+    asyncio.run(main())
+    store.close()
+    monkeypatch.undo()
+    assert acknowledged <= set(users_state(open_store()))
 
 
 @pytest.mark.usefixtures("compact_always")

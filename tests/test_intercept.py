@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -17,6 +19,7 @@ from alloy_mock.testing.interception import active as intercept_active
 
 ORIGINALS = (
     requests.adapters.HTTPAdapter.send,
+    requests.Session.merge_environment_settings,
     httpx.HTTPTransport.handle_request,
     httpx.AsyncHTTPTransport.handle_async_request,
 )
@@ -25,6 +28,7 @@ ORIGINALS = (
 def transports() -> tuple[object, ...]:
     return (
         requests.adapters.HTTPAdapter.send,
+        requests.Session.merge_environment_settings,
         httpx.HTTPTransport.handle_request,
         httpx.AsyncHTTPTransport.handle_async_request,
     )
@@ -202,3 +206,59 @@ def test_custom_hosts() -> None:
     with intercept(hosts={"alloy.test"}) as alloy:
         assert httpx.get("http://alloy.test/health").json()["status"] == "ok"
         assert alloy.base_url == "https://embedded.runalloy.com/2023-12"
+
+
+def test_proxies_of_the_environment_do_not_apply_in_process(
+    alloy_mock_intercept: AlloyMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A proxy where nothing listens: in-process calls never meet it, other hosts still get it from requests.
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:1")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:1")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    session = requests.Session()
+    session.proxies = {"https": "http://session.proxy.test:3128"}
+    url = f"{alloy_mock_intercept.base_url}/users"
+    assert session.get(url, headers=alloy_mock_intercept.headers()).status_code == 200
+    settings = session.merge_environment_settings(url, {}, None, None, None)
+    assert settings["proxies"] == {"https": "http://session.proxy.test:3128"}  # the session's own, kept
+    elsewhere = session.merge_environment_settings("http://example.test/", {}, None, None, None)
+    assert elsewhere["proxies"]["http"] == "http://127.0.0.1:1"
+    session.trust_env = False
+    assert session.merge_environment_settings("http://example.test/", {}, None, None, None)["proxies"] == {
+        "https": "http://session.proxy.test:3128"
+    }
+
+
+LATE_IMPORT = """
+import sys
+from alloy_mock.testing import intercept
+
+with intercept() as alloy:
+    # Neither client was imported before the interception: each is patched when first imported.
+    assert "httpx" not in sys.modules and "requests" not in sys.modules, sorted(sys.modules)
+    import httpx
+    import requests.adapters
+
+    assert httpx.get(f"{alloy.base_url}/users", headers=alloy.headers()).json() == {"data": []}
+    assert requests.get(f"{alloy.base_url}/users", headers=alloy.headers()).json() == {"data": []}
+hooks = [finder for finder in sys.meta_path if type(finder).__module__.startswith("alloy_mock")]
+assert hooks == [], hooks
+assert requests.adapters.HTTPAdapter.send.__module__ == "requests.adapters"
+print("ok")
+"""
+
+
+def test_clients_imported_during_the_interception_are_patched_then() -> None:
+    done = subprocess.run([sys.executable, "-c", LATE_IMPORT], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_a_client_imported_after_the_interception_is_left_alone() -> None:
+    program = (
+        "import sys\nfrom alloy_mock.testing import intercept\nwith intercept():\n    pass\n"
+        "import httpx\nassert httpx.HTTPTransport.handle_request.__module__ == 'httpx._transports.default'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

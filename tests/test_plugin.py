@@ -353,3 +353,28 @@ def test_report_lines_ini_must_be_a_number(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*alloy_mock_report_lines must be a whole number, not 'many'*"])
+
+
+@pytest.mark.parametrize("mode", ["in-process", "http"])
+def test_full_reset_without_a_request_clears_what_the_request_does(mode: str, tmp_path: Path) -> None:
+    # reset() (the fixtures' step before every test) calls Emulator.reset_all, as POST /_mock/reset does,
+    # on a database file too: the reset is on disk when it returns (a reopened store sees no user).
+    from alloy_mock.testing import InProcessEmulator
+
+    settings = Settings(db=str(tmp_path / "db.json"))
+    key = [(b"authorization", f"Bearer {DEFAULT_DEV_KEY}".encode())]
+    runner = InProcessEmulator(settings) if mode == "in-process" else BackgroundServer(settings)
+    with runner:
+        alloy = runner.handle()
+        url = f"{alloy.base_url}/users"
+        alloy.create_user("gone@example.com")
+        assert runner.request("GET", url, key, b"").body != b'{"data":[]}'
+        alloy.fault(503, method="POST", times=None)
+        alloy.freeze_clock("2030-01-01T00:00:00Z")
+        assert alloy.requests() != []
+        alloy.reset()
+        assert alloy.faults() == [] and alloy.requests() == []
+        assert alloy.control("GET", "clock")["frozen"] is False
+        assert runner.request("GET", url, key, b"").body == b'{"data":[]}'
+    with InProcessEmulator(settings) as reopened:
+        assert reopened.request("GET", url, key, b"").body == b'{"data":[]}'

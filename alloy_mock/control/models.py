@@ -23,7 +23,7 @@ NAMESPACE_MESSAGE = "namespace must be a string such as 'dev', 'prod' or 'acme.d
 
 class StrictBody(BaseModel):
     # strict: "2" is not a number of times, nor true one time
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True, defer_build=True)
     # field name (or "list[].field" inside a list) -> the message for any error in it
     MESSAGES: ClassVar[dict[str, str]] = {}
 
@@ -104,7 +104,7 @@ class ResetBody(ControlBody):
 
 
 class SeedUser(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
     username: str = Field(max_length=1024)
     fullName: str | None = Field(default=None, max_length=1024)

@@ -159,12 +159,10 @@ async def reset(request: Request) -> Response:
     body = await optional_body(request)
     parse(ResetBody, body)
     namespace = namespace_from(em, body, request)
-    em.reset(namespace)
     if namespace is None:  # a full reset also clears the test controls
-        em.faults.clear()
-        em.run_controls.clear()
-        em.journal.clear()
-        em.clock.reset()
+        em.reset_all()
+    else:
+        em.reset(namespace)
     return ok({"reset": namespace.id if namespace else "all"})
 
 

@@ -87,9 +87,20 @@ class InProcessEmulator:
         with self._lock:  # held across the awaits by this thread's requests; another thread's wait their turn
             return await call_async(app, scope, body)
 
+    def reset_all(self) -> None:
+        """What POST /_mock/reset (no namespace) does, under the lock a request holds."""
+        app = self.app
+        outer = asyncio.events._get_running_loop()
+        asyncio.events._set_running_loop(None)  # no loop: the store makes the write durable at once, here
+        try:
+            with self._lock:
+                app.emulator.reset_all()
+        finally:
+            asyncio.events._set_running_loop(outer)
+
     def handle(self) -> AlloyMock:
         """An `AlloyMock` whose helpers call this emulator directly; URLs are the vendor's."""
-        return AlloyMock(VENDOR_ROOT, self.settings, json_sender(self.request))
+        return AlloyMock(VENDOR_ROOT, self.settings, json_sender(self.request), self.reset_all)
 
 
 def json_sender(request: Callable[[str, str, Headers, bytes], Answer]) -> Send:

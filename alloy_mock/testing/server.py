@@ -130,9 +130,22 @@ class BackgroundServer:
         scope = scope_for(method, urlsplit(url), headers)
         return call_from_thread(self.app, scope, body, server.loop, CALL_TIMEOUT)
 
+    def reset_all(self) -> None:
+        """What POST /_mock/reset (no namespace) does, on the server's loop and durable before it returns."""
+        server = self._server
+        if self.app is None or server is None or server.loop is None:
+            raise ServerError("the server is not running")
+        emulator = self.app.emulator
+
+        async def reset() -> None:
+            emulator.reset_all()
+            await emulator.store.durable()  # as the app's middleware does before it answers
+
+        asyncio.run_coroutine_threadsafe(reset(), server.loop).result(CALL_TIMEOUT)
+
     def handle(self) -> AlloyMock:
         """An `AlloyMock` for this server: its URLs are the server's, its helpers call the app on the server's loop."""
-        return AlloyMock(self.url, self.settings, json_sender(self.request))
+        return AlloyMock(self.url, self.settings, json_sender(self.request), self.reset_all)
 
     @property
     def running(self) -> bool:
