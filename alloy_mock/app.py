@@ -23,6 +23,7 @@ from .http import (
     control_installs,
     control_runs,
     credentials,
+    dashboard,
     executions,
     headless,
     integrations,
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, emulator: Emulator | None = Non
             *modal.routes,
             *modal_api.routes,
             *oauth.routes,
+            *dashboard.routes,  # before the control API's mount: the page and its assets need no admin token
             Route("/_mock", control.index, methods=["GET"]),
             Mount(
                 "/_mock",

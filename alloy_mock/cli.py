@@ -214,6 +214,7 @@ def serve(args: argparse.Namespace) -> int:
         f"  prod key: {account.prod_key}\n"
         + (f"  accounts: {', '.join(a.name for a in settings.accounts)}\n" if len(settings.accounts) > 1 else "")
         + f"  data:     {data}\n"
+        f"  UI:       {base}/_mock/ui (the dashboard)\n"
         f"  JWKS:     {base}/.well-known/jwks.json",
         flush=True,
     )

@@ -411,6 +411,7 @@ def test_banner_shows_address_keys_and_data(serve: ServeFixture, tmp_path: Path)
     assert banner_value(banner, "data") == str(tmp_path / "db.json")
     assert banner_value(banner, "API").startswith(f"{server.base_url}/2023-12")
     assert banner_value(banner, "JWKS") == f"{server.base_url}/.well-known/jwks.json"
+    assert banner_value(banner, "UI") == f"{server.base_url}/_mock/ui (the dashboard)"
     with server.client() as http:
         health = http.get("/health").json()
         assert health["persistent"] is True

@@ -1605,6 +1605,7 @@ def test_openapi_documents_the_journal_filters(client: TestClient) -> None:
         "namespace",
         "status",
         "since",
+        "before",
         "limit",
         "header",
     }

@@ -75,3 +75,15 @@ def test_filter_by_header_presence(client: TestClient, make_user: Any) -> None:
     assert [e["path"] for e in journal(client, header="X-Request-Id")] == [f"{API}/users"]
     assert len(journal(client, header="authorization")) == 3
     assert journal(client, header="x-absent") == []
+
+
+def test_before_pages_back_from_the_oldest_id_shown(client: TestClient) -> None:
+    for index in range(5):
+        client.get(f"{API}/users/u{index}", headers=DEV)
+    ids = [entry["id"] for entry in journal(client)]
+    newest_two = journal(client, limit=2)
+    assert [entry["id"] for entry in newest_two] == ids[-2:]
+    older = journal(client, limit=2, before=newest_two[0]["id"])
+    assert [entry["id"] for entry in older] == ids[1:3]
+    assert [entry["path"] for entry in journal(client, before=ids[0])] == []
+    assert [entry["id"] for entry in journal(client, since=ids[0], before=ids[2])] == [ids[1]]

@@ -163,8 +163,10 @@ class RequestJournal:
         since: int | None = None,
         limit: int | None = None,
         header: str | None = None,
+        before: int | None = None,
     ) -> list[RecordedRequest]:
-        """Matching entries, oldest first; `path` is a glob (`*` also crosses '/'); `limit` keeps the newest."""
+        """Matching entries, oldest first; `path` is a glob (`*` also crosses '/'); `limit` keeps the newest;
+        `since` and `before` bound the ids (a page of older entries: before= the oldest id shown)."""
         found: Iterable[RecordedRequest] = self._entries
         if method:
             found = [e for e in found if e.method == method.upper()]
@@ -176,6 +178,8 @@ class RequestJournal:
             found = [e for e in found if e.status == status]
         if since is not None:
             found = [e for e in found if e.id > since]
+        if before is not None:
+            found = [e for e in found if e.id < before]
         if header:
             wanted = header.lower().encode("latin-1", "replace")
             found = [e for e in found if e.has_header(wanted)]

@@ -219,6 +219,7 @@ async def list_requests(request: Request) -> Response:
         since=whole("since"),
         limit=whole("limit") or 100,
         header=params.get("header") or None,
+        before=whole("before"),
     )
     return ok({"data": [entry.to_json() for entry in entries], "recording": em.journal.enabled})
 

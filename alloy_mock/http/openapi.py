@@ -59,7 +59,7 @@ OPERATIONS: list[tuple[str, str, str, dict[str, Any] | None, list[str]]] = [
         "The request journal, oldest first (bounded; bodies cut at 64 KiB; Authorization and "
         "x-alloy-user-token shown as fingerprints, credential data redacted; `header`: entries that carry it)",
         None,
-        ["method", "path", "namespace", "status", "since", "limit", "header"],
+        ["method", "path", "namespace", "status", "since", "before", "limit", "header"],
     ),
     ("delete", "/_mock/requests", "Empty the request journal", None, []),
     ("get", "/_mock/faults", "List active faults", None, []),

@@ -8,7 +8,7 @@ package (the bundled fixtures, the HTML pages' assets, py.typed) fails here and 
   2. installs `alloy-mock[pytest]` from the wheel into a new venv (the extra must be all a suite needs), and
      httpx, the HTTP client of the generated project's own code;
   3. runs `alloy-mock serve --port 0`, waits for /health, creates a user, reads its token, the seed
-     catalogue and the install page;
+     catalogue, the install page, and the dashboard (/_mock/ui) with every asset it loads;
   4. generates a tiny project whose tests use the `alloy_mock` and `alloy_mock_intercept` fixtures, runs
      pytest there (they must pass), then a failing one (its report must list the emulator's requests);
   5. runs `mypy --strict` on those tests against the venv (py.typed must be shipped).
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -152,9 +153,26 @@ def serve(work: Path, venv: Path) -> None:
         status, html = call("GET", page) if page else (status, body)
         if status != 200 or b"<html" not in html.lower():
             fail(f"the install page did not render: {status} {html[:200]!r}")
+        dashboard(root)
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def dashboard(root: str) -> None:
+    """The dashboard's page and every asset it loads: all shipped in the wheel."""
+    status, html = call("GET", f"{root}/_mock/ui")
+    if status != 200 or b"<html" not in html.lower():
+        fail(f"the dashboard did not render: {status} {html[:200]!r}")
+    assets = sorted(set(re.findall(rb'(?:src|href)="(/_mock/ui/assets/[^"]+)"', html)))
+    status, app = call("GET", f"{root}/_mock/ui/assets/app.js")
+    modules = re.findall(rb'from "\./([^"]+)"', app)
+    for path in [*assets, *(b"/_mock/ui/assets/" + name for name in modules)]:
+        status, _ = call("GET", root + path.decode())
+        if status != 200:
+            fail(f"the dashboard asset {path.decode()} is missing from the wheel: {status}")
+    if len(modules) < 5:
+        fail(f"app.js imports only {modules}: the page modules are missing")
 
 
 def plugin(work: Path, venv: Path) -> None:
