@@ -225,7 +225,9 @@ def test_field_errors_from_the_server_show_next_to_the_field(
     )
     assert answer.status_code == 200, answer.text
     modal.locator("#modal-install").click()
-    assert "has no slack credential" in modal.locator("#error-credentials-slack").inner_text()
+    slot = modal.locator("#error-credentials-slack")
+    slot.filter(has_text="has no slack credential").wait_for()  # the server's answer is not there at once
+    assert "has no slack credential" in slot.inner_text()
     assert results(browser_page, 0) == [] and messages(browser_page) == []
 
 
