@@ -685,7 +685,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one small round, to check that it runs")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall", help="what the figures measure (see above)")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
-    parser.add_argument("--only", help="run only the jobs whose name starts with this (calls, paired, per-test, ...)")
+    parser.add_argument(
+        "--only",
+        help="run only the jobs whose name starts with one of these, comma-separated (calls, paired, per-test, start)",
+    )
     parser.add_argument("--each-round", type=Path, help="write the tables of the rounds so far here after each round")
     options = parser.parse_args(argv)
     if options.quick:
@@ -706,7 +709,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="alloy-mock-suite-") as name:
         folder = Path(name)
         jobs = write_files(folder, options.tests, options.calls, options.per_test, options.dirty_users)
-        jobs = [job for job in jobs if job.name.startswith(options.only or "")]
+        jobs = [job for job in jobs if job.name.startswith(tuple((options.only or "").split(",")))]
         info = machine_info()
 
         def write(results: Results) -> None:
