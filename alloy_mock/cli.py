@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import errno
 import gc
-import ipaddress
 import os
 import signal
 import socket
@@ -26,6 +25,7 @@ from .config import (
 )
 from .errors import StartupError
 from .http.access_log import log_to_stdout
+from .http.host_check import is_loopback
 from .http.protocol import http_protocol
 
 PROG = "alloy-mock"
@@ -175,11 +175,8 @@ def exposure_warning(sock: socket.socket, settings: Settings) -> str | None:
     if settings.admin_token is not None:
         return None
     host = str(sock.getsockname()[0])
-    try:
-        if ipaddress.ip_address(host.partition("%")[0]).is_loopback:
-            return None
-    except ValueError:
-        pass  # not an address we can read: warn, to be safe
+    if is_loopback(host):  # an address it cannot read is not loopback: warn, to be safe
+        return None
     return (
         f"{PROG}: warning: listening on {host} without an admin token: anyone who can reach this port can read, "
         "change and wipe the emulator's data through /_mock; set ALLOY_MOCK_ADMIN_TOKEN (or --admin-token)"

@@ -16,7 +16,7 @@ import ipaddress
 import re
 from collections.abc import Sequence
 
-from .request_line import VENDOR_HOSTS
+from .request_line import VENDOR_HOSTS, host_and_port
 
 # The Host header's value in a whole request head (names are case-insensitive; llhttp checks the rest).
 HOST_HEADER = re.compile(rb"\nhost:[ \t]*([^\r\n]*)", re.IGNORECASE)
@@ -86,11 +86,8 @@ class HostPolicy:
 
 
 def _name_of(host_header: str) -> str:
-    """The host name of a `Host` value, lower-cased, without its port or IPv6 brackets."""
-    text = host_header.strip().lower()
-    if text.startswith("["):
-        return text[1:].partition("]")[0]
-    return text.partition(":")[0].rstrip(".")
+    """The host name of a `Host` value, lower-cased, without its port, IPv6 brackets or final dot."""
+    return host_and_port(host_header.strip().encode("latin-1", "replace"), None)[0].rstrip(".")
 
 
 def _is_ip_address(name: str) -> bool:

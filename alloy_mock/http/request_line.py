@@ -82,7 +82,7 @@ def origin_form(target: bytes, own: Sequence[tuple[str, int]]) -> bytes:
         if 0 <= found < end:
             end = found
     authority, path = rest[:end], rest[end:]
-    host, port = _host_and_port(authority.rpartition(b"@")[2], DEFAULT_PORTS.get(scheme.lower()))
+    host, port = host_and_port(authority.rpartition(b"@")[2], DEFAULT_PORTS.get(scheme.lower()))
     if host not in VENDOR_HOSTS and (host, port) not in own:
         raise Refusal(
             403,
@@ -92,7 +92,7 @@ def origin_form(target: bytes, own: Sequence[tuple[str, int]]) -> bytes:
     return path if path.startswith(b"/") else b"/" + path
 
 
-def _host_and_port(authority: bytes, default_port: int | None) -> tuple[str, int | None]:
+def host_and_port(authority: bytes, default_port: int | None) -> tuple[str, int | None]:
     """("host", port) of `host[:port]` or `[v6]:port`, the host lower-cased; the port None if unknown."""
     text = _text(authority).lower()
     if text.startswith("["):  # an IPv6 literal
