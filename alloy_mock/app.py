@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .config import Settings
+from .config import VERSION_LIKE, Settings
 from .emulator import Emulator
 from .http import (
     control,
@@ -43,7 +43,7 @@ from .http.cors import CorsMiddleware
 from .http.errors import EXCEPTION_HANDLERS
 from .http.middleware import DurableResponsesMiddleware, normalize_path
 from .http.routing import MethodRoute
-from .http.vendor import VERSION_LIKE, VERSION_PREFIXES, VendorApi
+from .http.vendor import VERSION_PREFIXES, VendorApi
 
 # The vendor API: each route says which version prefixes serve it (reference §2).
 VENDOR_ROUTES: list[MethodRoute] = [

@@ -38,6 +38,9 @@ ENV_PREFIX = "ALLOY_MOCK_"
 API_VERSIONS = ("2023-01", "2023-06", "2023-12", "2024-03")
 # The versions alloy-node 2.2.1 still calls, and the two current ones (reference §2).
 OLD_VERSIONS = ("2023-01", "2023-06")
+# A path that starts like a version prefix ("/2023-12/..."), served or not: the vendor API answers it (a 404 for
+# an unknown version), and a fault's path, matched after the prefix, cannot start with one.
+VERSION_LIKE = re.compile(r"^/\d{4}-\d{2}(?:/|$)")
 CURRENT_VERSIONS = ("2023-12", "2024-03")
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 HOST_NAME = re.compile(r"\.?[a-z0-9_]([a-z0-9_-]{0,62}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,62}[a-z0-9_])?)*")

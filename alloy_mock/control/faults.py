@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from ..config import VERSION_LIKE
 from ..domain.errors import InvalidInput
 from .models import FaultSpec
 
@@ -166,11 +167,11 @@ class Faults:
                 raise InvalidInput(f"a {spec.status} answer has no body")
         elif body is None and spec.status is not None:
             body = {"message": DEFAULT_MESSAGES.get(spec.status) or _phrase(spec.status)}
-        path = spec.path
-        version = _VERSION_PREFIX.match(path)
+        path = spec.path if spec.path.startswith(("/", "*")) else "/" + spec.path
+        version = VERSION_LIKE.match(path)
         if version is not None:  # it would never match: faults see the path after the version prefix
             raise InvalidInput(
-                f"path: give the path after the version prefix ({'/' + path[version.end() :]!r}, not {path!r}); "
+                f"path: give the path after the version prefix ({'/' + path[version.end() :]!r}, not {spec.path!r}); "
                 "a fault matches that path under every version"
             )
         if len(self._faults) >= MAX_FAULTS:
@@ -180,7 +181,7 @@ class Faults:
         fault = Fault(
             id=f"fault-{seq}",
             method=spec.method.upper(),
-            path=path if path.startswith(("/", "*")) else "/" + path,
+            path=path,
             namespace=namespace,
             status=spec.status,
             body=body,
@@ -318,9 +319,6 @@ def _check_breaks_alone(spec: FaultSpec) -> None:
         raise InvalidInput(
             f"connectionFault sends no answer, so it does not combine with {', '.join(given)} (delayMs does)"
         )
-
-
-_VERSION_PREFIX = re.compile(r"/?\d{4}-\d{2}(/|$)")
 
 
 def _first_segment(path: str) -> str:

@@ -11,7 +11,6 @@ The control API and the system routes keep Starlette's ordinary routing.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
 
 VERSION_PREFIXES = tuple(f"/{version}/" for version in API_VERSIONS)
 # What a version prefix looks like, served or not: /2022-01/users gets a 404 that names the versions served.
-VERSION_LIKE = re.compile(r"^/\d{4}-\d{2}(?:/|$)")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
