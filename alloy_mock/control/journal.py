@@ -52,8 +52,8 @@ class RecordedRequest(NamedTuple):
             "status": self.status,
             "durationMs": round(self.duration_ms, 3),
             "headers": shown_headers(self.headers),
-            "requestBody": _without_secrets(_decode(self.request_body)),
-            "responseBody": _decode(self.response_body),
+            "requestBody": _without_secrets(decode_body(self.request_body)),
+            "responseBody": decode_body(self.response_body),
             "fault": self.fault,
             "connectionFault": self.connection_fault,
         }
@@ -91,7 +91,8 @@ def _without_secrets(body: Any) -> Any:
     return body
 
 
-def _decode(body: bytes) -> Any:
+def decode_body(body: bytes) -> Any:
+    """A body as JSON when it is JSON, else as text (undecodable bytes replaced); None when empty."""
     if not body:
         return None
     try:

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 import orjson
 
 from ..config import Settings
+from ..control.journal import decode_body
 
 if TYPE_CHECKING:
     from ..control.models import ConnectionFaultName
@@ -122,7 +123,7 @@ class AlloyMock:
     def _call(self, method: str, url: str, body: Any, headers: Mapping[str, str]) -> Any:
         """Send a request and return the parsed answer; AlloyMockError if not 2xx."""
         status, content = self._send(method.upper(), url, body, headers)
-        answer = _parse(content)
+        answer = decode_body(content)
         if not 200 <= status < 300:
             raise AlloyMockError(f"{method.upper()} {url} -> {status}: {content[:500].decode('utf-8', 'replace')}")
         return answer
@@ -484,12 +485,3 @@ def _user_ref(user: str | Mapping[str, Any]) -> str:
     if not isinstance(ref, str):
         raise ValueError("user must be a userId, a username, or a dict with userId or username")
     return ref
-
-
-def _parse(content: bytes) -> Any:
-    if not content:
-        return None
-    try:
-        return orjson.loads(content)
-    except orjson.JSONDecodeError:
-        return content.decode("utf-8", "replace")
