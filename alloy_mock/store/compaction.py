@@ -7,7 +7,7 @@ Once the journal has grown past the store's threshold (Store._maybe_compact), a 
 2. copies each table's dict, the documents themselves shared (about 6 ms for 100,000 documents):
    the state at the rotation;
 3. on the serving event loop, serializes that copy one slice of documents per loop iteration
-   (about 0.3 ms each, requests are served in between) into `db.json.tmp`, while a worker thread
+   (under 0.1 ms each, requests are served in between) into `db.json.tmp`, while a worker thread
    fdatasyncs each FLUSH_BYTES of it (the loop waits for the worker beyond 2 * FLUSH_BYTES), so
    little of it is ever dirty: ext4 makes the journal's fsync wait for the snapshot's dirty data;
 4. in that worker thread (fsync and rename release the GIL): fsyncs `db.json.tmp`, renames it to
@@ -43,10 +43,14 @@ from .fsync_helper import fsync_path
 from .loading import DatabaseFiles
 from .tinydb_ext import Tables
 
-# Documents serialized per step on the event loop: about 0.3 ms of work on the benchmark machine.
-SLICE = 1000
-# Snapshot bytes written between two fdatasyncs (see Compaction): about 5 slices of users.
-FLUSH_BYTES = 1 << 20
+# Documents serialized per step on the event loop: about 50 KB of users, under 0.1 ms of work on the
+# benchmark machine.
+SLICE = 250
+# Snapshot bytes written between two fdatasyncs (see Compaction): about one slice of users. Small, because
+# a journal fsync waits for whatever of the snapshot is dirty (bench/compaction_row.py: p99 of POST /users
+# during compaction 9.5-14 ms with 1 MiB, 4-6 ms with 32-128 KiB, at the cost of a compaction taking
+# about 2-3 s instead of 0.7 s for 100,000 users: nothing waits for it).
+FLUSH_BYTES = 64 << 10
 # fdatasync skips the metadata that reading the data back does not need; some platforms lack it.
 _fdatasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
 
@@ -81,7 +85,7 @@ class Compaction:
     by the worker while the loop writes on, and the loop pauses once 2 * FLUSH_BYTES are not flushed.
     Why: on ext4 (data=ordered) the journal's fsync waits for the snapshot's dirty data; written
     whole and fsynced once, that was all 20 MiB of it, and commits waited 40-90 ms
-    (bench/fsync_during_snapshot.py measures it).
+    (bench/fsync_during_snapshot.py measures it); flushed per MiB, the p99 was still 9.5-14 ms.
     """
 
     def __init__(
