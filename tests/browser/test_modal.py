@@ -168,6 +168,7 @@ def test_edit_shows_the_install_values_and_changes_them(
     open_app(browser_page, other_origin, alloy_mock)
     modal = open_modal(browser_page, alloy_mock.token(shopper), "edit", integrationId=SLACK)
     channels = modal.locator("[data-testid=field-channel] input")
+    channels.nth(1).wait_for()  # count() does not wait for the modal to render its fields
     assert channels.count() == 2
     assert [channels.nth(i).input_value() for i in range(2)] == ["#sales", "#sales"]
     assert modal.locator("#modal-install").inner_text() == "Save changes"
