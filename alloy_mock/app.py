@@ -18,10 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .config import VERSION_LIKE, Settings
 from .emulator import Emulator
 from .http import (
-    control,
-    control_browse,
-    control_installs,
-    control_runs,
+    control_mount,
     credentials,
     dashboard,
     executions,
@@ -113,13 +110,8 @@ def create_app(settings: Settings | None = None, emulator: Emulator | None = Non
             *modal_api.routes,
             *oauth.routes,
             *dashboard.routes,  # before the control API's mount: the page and its assets need no admin token
-            Route("/_mock", control.index, methods=["GET"]),
-            Mount(
-                "/_mock",
-                app=control.ControlApi(
-                    [*control.routes, *control_installs.routes, *control_runs.routes, *control_browse.routes]
-                ),
-            ),
+            Route("/_mock", control_mount.index, methods=["GET"]),
+            Mount("/_mock", app=control_mount.LazyControlApi()),
         ],
         middleware=[Middleware(DurableResponsesMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,

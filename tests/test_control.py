@@ -24,8 +24,7 @@ from alloy_mock.clock import iso_time
 from alloy_mock.config import DEFAULT_DEV_KEY, DEFAULT_PROD_KEY, Account, ConfigError, Settings
 from alloy_mock.control.coverage import OPERATIONS as VENDOR_OPERATIONS
 from alloy_mock.control.journal import BODY_LIMIT
-from alloy_mock.control.models import FaultSpec
-from alloy_mock.control.run_rules import FailureSpec
+from alloy_mock.control.models import FailureSpec, FaultSpec
 from alloy_mock.emulator import Emulator
 from alloy_mock.http import control, control_browse, control_installs, control_runs
 

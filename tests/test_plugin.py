@@ -340,7 +340,7 @@ def test_fixtures_option(pytester: pytest.Pytester) -> None:
 
     broken = pytester.runpytest("-p", "no:cacheprovider", "--alloy-mock-fixtures=broken.json")
     broken.assert_outcomes(errors=1)
-    broken.stdout.fnmatch_lines(["*alloy-mock could not start: *broken.json: bogus: Extra inputs*"])
+    broken.stdout.fnmatch_lines(["*alloy-mock could not start: *broken.json: bogus: unknown key*"])
 
     missing = pytester.runpytest("-p", "no:cacheprovider", "--alloy-mock-fixtures=missing.json")
     assert missing.ret == pytest.ExitCode.USAGE_ERROR

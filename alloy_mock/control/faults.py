@@ -12,13 +12,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from ..config import VERSION_LIKE
 from ..domain.errors import InvalidInput
-from .models import FaultSpec
+
+if TYPE_CHECKING:  # a pydantic model, loaded with the control API on its first request
+    from .models import FaultSpec
 
 BODILESS = frozenset({204, 304})  # statuses whose answers carry no body (RFC 9110)
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..domain.errors import InvalidInput
+from ..domain.runner import MAX_DATA_DEPTH, nests_at_most
 
 MAX_SEED_USERS = 10_000
 MAX_TTL = 10 * 366 * 86_400  # ten years either way: exp stays a time every JWT library can read
@@ -299,3 +300,37 @@ class WaitBody(ControlBody):
     }
     user: str | None = Field(default=None, min_length=1, max_length=1024)
     timeoutMs: int = Field(default=10_000, ge=0, le=MAX_WAIT_MS)
+
+
+# -- run rules (control/run_rules.py) ----------------------------------------------------------------
+
+
+class RunRuleSpec(ControlBody):
+    workflow: str | None = Field(default=None, min_length=1, max_length=200)
+    user: str | None = Field(default=None, min_length=1, max_length=1024)
+    block: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class FailureSpec(RunRuleSpec):
+    """POST /_mock/run-failures: the next `times` runs (null: every run) of `workflow` (id or name; any if
+    absent) for `user` (id or username; anyone if absent) fail at `block` (id, name or app type; the first
+    app block if absent) with `message`."""
+
+    message: str | None = Field(default=None, min_length=1, max_length=2000)
+    times: int | None = Field(default=1, ge=1, le=1_000_000)
+
+
+class OutputSpec(RunRuleSpec):
+    """POST /_mock/block-outputs: `block` of `workflow` returns `output` (a JSON object) instead of the
+    emulator's sample, for `user` (or anyone), until cleared."""
+
+    workflow: str = Field(min_length=1, max_length=200)
+    block: str = Field(min_length=1, max_length=200)
+    output: dict[str, Any]
+
+    @field_validator("output")
+    @classmethod
+    def _not_too_deep(cls, output: dict[str, Any]) -> dict[str, Any]:
+        if not nests_at_most(output, MAX_DATA_DEPTH):
+            raise ValueError(f"nests objects and arrays more than {MAX_DATA_DEPTH} levels deep")
+        return output

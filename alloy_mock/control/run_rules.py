@@ -9,51 +9,19 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any
-
-from pydantic import Field, field_validator
+from typing import TYPE_CHECKING, Any
 
 from ..catalogue import Block, Catalogue, Workflow
 from ..domain.errors import InvalidInput
-from ..domain.runner import MAX_DATA_DEPTH, nests_at_most
-from .models import ControlBody
+
+if TYPE_CHECKING:  # the bodies are pydantic models, loaded with the control API on its first request
+    from .models import FailureSpec, OutputSpec, RunRuleSpec
 
 MAX_RULES = 1000
 DEFAULT_FAILURE = "Emulated failure ({rule})"
 
 
-class _Spec(ControlBody):
-    workflow: str | None = Field(default=None, min_length=1, max_length=200)
-    user: str | None = Field(default=None, min_length=1, max_length=1024)
-    block: str | None = Field(default=None, min_length=1, max_length=200)
-
-
-class FailureSpec(_Spec):
-    """POST /_mock/run-failures: the next `times` runs (null: every run) of `workflow` (id or name; any if
-    absent) for `user` (id or username; anyone if absent) fail at `block` (id, name or app type; the first
-    app block if absent) with `message`."""
-
-    message: str | None = Field(default=None, min_length=1, max_length=2000)
-    times: int | None = Field(default=1, ge=1, le=1_000_000)
-
-
-class OutputSpec(_Spec):
-    """POST /_mock/block-outputs: `block` of `workflow` returns `output` (a JSON object) instead of the
-    emulator's sample, for `user` (or anyone), until cleared."""
-
-    workflow: str = Field(min_length=1, max_length=200)
-    block: str = Field(min_length=1, max_length=200)
-    output: dict[str, Any]
-
-    @field_validator("output")
-    @classmethod
-    def _not_too_deep(cls, output: dict[str, Any]) -> dict[str, Any]:
-        if not nests_at_most(output, MAX_DATA_DEPTH):
-            raise ValueError(f"nests objects and arrays more than {MAX_DATA_DEPTH} levels deep")
-        return output
-
-
-def check_references(spec: _Spec, catalogue: Catalogue) -> None:
+def check_references(spec: RunRuleSpec, catalogue: Catalogue) -> None:
     """InvalidInput for a workflow the catalogue does not have, or a block that is no app block of it (of any
     workflow, without one): such a rule would never apply. Triggers neither fail nor take a stub (their output
     is the run's data)."""

@@ -35,6 +35,7 @@ from ..control.models import (
 )
 from ..domain.errors import InvalidInput, NotFound
 from ..emulator import Emulator
+from .control_mount import LazyControlApi
 from .errors import ApiError, error_response
 from .openapi import control_openapi
 from .request import emulator, is_json, media_type_of, path_param, query_param, read_json_object
@@ -337,10 +338,10 @@ async def openapi(request: Request) -> Response:
 async def index(request: Request) -> Response:
     admin(request)
     mounted = next(r for r in request.app.routes if isinstance(r, Mount) and r.path == "/_mock")
-    assert isinstance(mounted.app, ControlApi)
+    assert isinstance(mounted.app, LazyControlApi)
     listed = [
         f"{method} /_mock{entry.path}"
-        for entry in mounted.app.router.routes
+        for entry in mounted.app.api.router.routes
         if isinstance(entry, Route)
         for method in sorted(entry.methods or ())
         if method != "HEAD"

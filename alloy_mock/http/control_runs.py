@@ -15,8 +15,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..control.models import WaitBody, parse
-from ..control.run_rules import FailureSpec, OutputSpec, check_references
+from ..control.models import FailureSpec, OutputSpec, WaitBody, parse
+from ..control.run_rules import check_references
 from ..domain.errors import InvalidInput, NotFound
 from ..emulator import Emulator
 from .control import admin, namespace_from, optional_body

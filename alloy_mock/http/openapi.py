@@ -16,16 +16,17 @@ from .. import __version__
 from ..control.browse_models import ExecutionsQuery, NamespacesQuery, RerunBody, UserQuery, UsersQuery
 from ..control.models import (
     AdvanceBody,
+    FailureSpec,
     FaultSpec,
     FreezeBody,
     InstallBody,
+    OutputSpec,
     ResetBody,
     SeedBody,
     SnapshotBody,
     TokenBody,
     WaitBody,
 )
-from ..control.run_rules import FailureSpec, OutputSpec
 
 NAMESPACE = {"type": "string", "description": "'dev', 'prod' (default account) or '<account>.dev|prod'"}
 
