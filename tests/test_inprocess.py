@@ -396,3 +396,33 @@ def test_in_process_mode_loads_neither_the_http_server_nor_pyjwt_until_a_token()
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[] True", done.stderr
+
+
+START_WITHOUT_CONTROL_MODELS = """
+import sys
+from alloy_mock.config import Settings
+from alloy_mock.testing import InProcessEmulator
+
+emulator = InProcessEmulator(Settings()).start()
+handle = emulator.handle()
+handle.reset()
+key = [(b"authorization", f"Bearer {handle.dev_key}".encode())]
+answer = emulator.request("GET", "https://embedded.runalloy.com/2023-12/users", key, b"")
+assert answer.status == 200, answer
+print("before", "pydantic" in sys.modules)
+handle.create_user()  # a control API call
+print("after", "pydantic" in sys.modules)
+emulator.close()
+"""
+
+
+def test_the_control_api_models_load_at_its_first_call_not_at_start() -> None:
+    """Starting, resetting and vendor calls leave pydantic (the control bodies' models) unimported: it cost
+    every pytest session's first setup ~100 ms (issue 13). The first control call loads it."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", START_WITHOUT_CONTROL_MODELS], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["before", "False", "after", "True"], done.stdout
