@@ -137,6 +137,10 @@ class Step(NamedTuple):
     credential_app: str | None  # the app whose credential the block needs, if any
     duration_ms: int
     sample: Sample  # what the block returns (samples.py)
+    # The block's log entry parts as JSON text, up to the first varying value: the entry is written as text
+    # (what orjson.dumps of the entry dict gives, byte for byte), each block's data serialized once.
+    result_open: str  # {"blockId":<id>,"startedAt":"
+    input_open: str  # {"blockId":<id>,"data":
 
 
 class RunPlan(NamedTuple):
@@ -159,7 +163,18 @@ def plan_of(workflow: Workflow, catalogue: Catalogue, latency_ms: int) -> RunPla
     for index, block in enumerate(workflow.blocks):
         app = block.type.removesuffix("Trigger")
         needs = app if index and catalogue.credential_metadata(app) is not None else None
-        steps.append(Step(block, index == 0, needs, durations[index], sampler(block.type)))
+        block_json = orjson.dumps(block.id).decode()
+        steps.append(
+            Step(
+                block,
+                index == 0,
+                needs,
+                durations[index],
+                sampler(block.type),
+                f'{{"blockId":{block_json},"startedAt":"',
+                f'{{"blockId":{block_json},"data":',
+            )
+        )
     blocks = workflow.blocks
     first_app = next((b for b in blocks[1:] if b.type.removesuffix("Trigger") in apps), blocks[-1])
     offsets = [0]
@@ -294,16 +309,18 @@ class Runner:
         start_ms = int(now * 1000)
         stamps = iso_milliseconds_series(start_ms, plan.offsets_ms)
         workflow_id = workflow.workflow_id
-        results: list[dict[str, Any]] = []
-        inputs: list[dict[str, Any]] = []
+        # The log entry as JSON text: ids and times need no escaping, block ids are escaped in the plan.
+        results: list[str] = []
+        inputs: list[str] = []
         error: ExecutionError | None = None
         previous: Mapping[str, Any] = data
+        previous_json = data_json = orjson.dumps(data).decode()
         for index, step in enumerate(plan.steps):
             block_id = step.block.id
             started, stopped = stamps[index], stamps[index + 1]
-            inputs.append({"blockId": block_id, "data": previous})  # serialized at once: sharing is safe
+            inputs.append(f"{step.input_open}{previous_json}}}")
             if step.trigger:
-                json: Mapping[str, Any] = {"body": data}
+                json = f'{{"body":{data_json}}}'
             else:
                 message = None
                 if failure is not None and _fails_here(failure, step.block, plan.first_app):
@@ -313,15 +330,8 @@ class Runner:
                     if credential_id is None or not self._credentials.exists(namespace, user.user_id, credential_id):
                         message = _missing_credential(step.credential_app, credential_id)
                 if message is not None:
-                    results.append(
-                        {
-                            "blockId": block_id,
-                            "startedAt": started,
-                            "stoppedAt": stopped,
-                            "data": [],
-                            "error": {"message": message},
-                        }
-                    )
+                    failed = orjson.dumps({"message": message}).decode()
+                    results.append(f'{step.result_open}{started}","stoppedAt":"{stopped}","data":[],"error":{failed}}}')
                     error = ExecutionError(
                         step.block.type, block_id, message, (start_ms + plan.offsets_ms[index + 1]) / 1000
                     )
@@ -334,32 +344,24 @@ class Runner:
                 if stub is None:
                     values = install.values.get(block_id, {})
                     stub = step.sample(Seed(workflow_id, block_id, values, previous), values, previous)
-                json = previous = stub
+                previous = stub
+                json = previous_json = orjson.dumps(stub).decode()
             results.append(
-                {
-                    "blockId": block_id,
-                    "startedAt": started,
-                    "stoppedAt": stopped,
-                    "data": [[{"json": json, "id": new_uuid()}]],
-                }
+                f'{step.result_open}{started}","stoppedAt":"{stopped}","data":[[{{"json":{json},"id":"{new_uuid()}"}}]]}}'
             )
         stopped_ms = start_ms + plan.offsets_ms[len(results)]
         execution_id = new_nanoid()
-        entry = {
-            "executionId": execution_id,
-            "startedAt": stamps[0],
-            "stoppedAt": stamps[len(results)],
-            "finished": True,
-            "results": results,
-            "inputs": inputs,
-        }
+        body = (
+            f'{{"executionId":"{execution_id}","startedAt":"{stamps[0]}","stoppedAt":"{stamps[len(results)]}",'
+            f'"finished":true,"results":[{",".join(results)}],"inputs":[{",".join(inputs)}]}}'
+        )
         execution = Execution(
             execution_id,
             workflow_id,
             user.user_id,
             now,
             stopped_ms / 1000 if self.latency_ms else now,
-            entry,
+            body,
             error,
             len(results) - 1,  # app actions: the blocks that ran, after the trigger
             None if rerun_of is None else f"{secrets.token_hex(4)}-{secrets.token_hex(4)}",
