@@ -56,6 +56,11 @@ class Failure:
 
 def payload(value: Any, name: str = "data") -> dict[str, Any]:
     """A run's `data`: an object, or a string holding one (the vendor's contract types it as a JSON string)."""
+    return _payload(value, name)[0]
+
+
+def _payload(value: Any, name: str) -> tuple[dict[str, Any], bytes | None]:
+    """payload(), with the data's JSON text (None if orjson cannot write it): the run's log entry reuses it."""
     if value is None:
         raise InvalidInput(f"{name} is required")
     if isinstance(value, str):
@@ -65,16 +70,19 @@ def payload(value: Any, name: str = "data") -> dict[str, Any]:
             raise InvalidInput(f"{name} must be an object, or a string holding a JSON object") from None
     if not isinstance(value, dict):
         raise InvalidInput(f"{name} must be an object, or a string holding a JSON object")
-    if _brackets(value) > MAX_DATA_DEPTH and not nests_at_most(value, MAX_DATA_DEPTH):
-        raise InvalidInput(f"{name} nests objects and arrays more than {MAX_DATA_DEPTH} levels deep")
-    return value
-
-
-def _brackets(value: Any) -> int:
-    """How many objects and arrays `value` holds in all (at most): a bound of its depth, counted in C."""
     try:
-        text = orjson.dumps(value)
-    except orjson.JSONEncodeError:  # nested past orjson's own limit (254 levels)
+        text: bytes | None = orjson.dumps(value)
+    except orjson.JSONEncodeError:  # e.g. nested past orjson's own limit (254 levels)
+        text = None
+    if _brackets(text) > MAX_DATA_DEPTH and not nests_at_most(value, MAX_DATA_DEPTH):
+        raise InvalidInput(f"{name} nests objects and arrays more than {MAX_DATA_DEPTH} levels deep")
+    return value, text
+
+
+def _brackets(text: bytes | None) -> int:
+    """How many objects and arrays a value's JSON `text` holds in all (at most): a bound of its depth,
+    counted in C."""
+    if text is None:
         return sys.maxsize
     if len(text) <= 2 * MAX_DATA_DEPTH:  # each level takes two characters: too short to be too deep
         return len(text) // 2
@@ -225,11 +233,13 @@ class Runner:
             raise InvalidInput("event must be a non-empty string (the name of a custom event)")
         if len(event) > MAX_EVENT_NAME:
             raise InvalidInput(f"event must be at most {MAX_EVENT_NAME} characters")
-        body = payload(data)
+        body, body_json = _payload(data, "data")
         if self.strict and self._catalogue.find_event(event) is None:
             known = ", ".join(e.name for e in self._catalogue.events)
             raise InvalidInput(f"Unknown event {event!r} (the account's custom events: {known})")
-        marker = _marker_failure(body) if MARKER in body else None
+        marker = None
+        if MARKER in body:
+            marker, body_json = _marker_failure(body), None  # the text still holds the marker
         triggered = self._catalogue.workflows_for_event(event)
         matched = []
         for install in self._installs.active_among(namespace, user.user_id, triggered):
@@ -243,7 +253,7 @@ class Runner:
                 _names_a_block(marker, workflow)
         runs = []
         for workflow, install in matched:  # a loop, not a comprehension: one frame less per event
-            runs.append(self._run(namespace, user, workflow, install, dict(body), marker))
+            runs.append(self._run(namespace, user, workflow, install, dict(body), marker, data_json=body_json))
         return runs
 
     def run_webhook(self, namespace: Namespace, user: User, ref: str, data: Any) -> Execution:
@@ -296,6 +306,7 @@ class Runner:
         data: dict[str, Any],
         marker: Failure | None = None,
         rerun_of: str | None = None,
+        data_json: bytes | None = None,  # orjson's text of `data`, if the caller has it
     ) -> Execution:
         # The hot path of every run: written to call as little as it can (no test controls set, no
         # marker, is the common case).
@@ -314,13 +325,13 @@ class Runner:
         inputs: list[str] = []
         error: ExecutionError | None = None
         previous: Mapping[str, Any] = data
-        previous_json = data_json = orjson.dumps(data).decode()
+        previous_json = data_text = (orjson.dumps(data) if data_json is None else data_json).decode()
         for index, step in enumerate(plan.steps):
             block_id = step.block.id
             started, stopped = stamps[index], stamps[index + 1]
             inputs.append(f"{step.input_open}{previous_json}}}")
             if step.trigger:
-                json = f'{{"body":{data_json}}}'
+                json = f'{{"body":{data_text}}}'
             else:
                 message = None
                 if failure is not None and _fails_here(failure, step.block, plan.first_app):
@@ -355,17 +366,20 @@ class Runner:
             f'{{"executionId":"{execution_id}","startedAt":"{stamps[0]}","stoppedAt":"{stamps[len(results)]}",'
             f'"finished":true,"results":[{",".join(results)}],"inputs":[{",".join(inputs)}]}}'
         )
-        execution = Execution(
-            execution_id,
-            workflow_id,
-            user.user_id,
-            now,
-            stopped_ms / 1000 if self.latency_ms else now,
-            body,
-            error,
-            len(results) - 1,  # app actions: the blocks that ran, after the trigger
-            None if rerun_of is None else f"{secrets.token_hex(4)}-{secrets.token_hex(4)}",
-            rerun_of,
+        execution = tuple.__new__(  # Execution(...) without NamedTuple's Python-level __new__
+            Execution,
+            (
+                execution_id,
+                workflow_id,
+                user.user_id,
+                now,
+                stopped_ms / 1000 if self.latency_ms else now,
+                body,
+                error,
+                len(results) - 1,  # app actions: the blocks that ran, after the trigger
+                None if rerun_of is None else f"{secrets.token_hex(4)}-{secrets.token_hex(4)}",
+                rerun_of,
+            ),
         )
         self._executions.record(namespace, execution)
         return execution
