@@ -39,7 +39,7 @@ from .http import (
     workflows,
 )
 from .http.access_log import AccessLog
-from .http.cors import CorsMiddleware
+from .http.cors import CorsMiddleware, has_origin
 from .http.errors import EXCEPTION_HANDLERS
 from .http.middleware import DurableResponsesMiddleware, normalize_path
 from .http.routing import MethodRoute
@@ -71,11 +71,16 @@ class AlloyMockApp(Starlette):
         # alloy-frontend calls the API from web pages of other origins (x-alloy-user-token needs a
         # preflight), as the vendor allows.
         self._entry: ASGIApp = CorsMiddleware(self._route)
-        if emulator.settings.access_log:
+        self._logged = emulator.settings.access_log
+        if self._logged:
             self._entry = AccessLog(self._entry, emulator.settings.log_format)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
+        if not self._logged and scope["type"] == "http" and not has_origin(scope):
+            # What CorsMiddleware does with a request without Origin, one coroutine layer less per request.
+            await self._route(scope, receive, send)
+            return
         await self._entry(scope, receive, send)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
