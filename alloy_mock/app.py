@@ -36,7 +36,7 @@ from .http import (
     workflows,
 )
 from .http.access_log import AccessLog
-from .http.cors import CorsMiddleware
+from .http.cors import CorsMiddleware, has_origin
 from .http.errors import EXCEPTION_HANDLERS
 from .http.middleware import DurableResponsesMiddleware, normalize_path
 from .http.routing import MethodRoute
@@ -68,21 +68,34 @@ class AlloyMockApp(Starlette):
         # alloy-frontend calls the API from web pages of other origins (x-alloy-user-token needs a
         # preflight), as the vendor allows.
         self._entry: ASGIApp = CorsMiddleware(self._route)
-        if emulator.settings.access_log:
+        self._logged = emulator.settings.access_log
+        if self._logged:
             self._entry = AccessLog(self._entry, emulator.settings.log_format)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
+        if not self._logged and scope["type"] == "http" and not has_origin(scope):
+            # What CorsMiddleware and _route() do with a request without Origin, two coroutine layers less
+            # per request (each entered, and resumed again after a write's durability wait).
+            scope = normalize_path(scope)
+            if _is_vendor_path(scope["path"]):
+                await self.vendor_api(scope, receive, send)
+            else:
+                await super().__call__(scope, receive, send)
+            return
         await self._entry(scope, receive, send)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             scope = normalize_path(scope)
-            path = scope["path"]
-            if path.startswith(VERSION_PREFIXES) or VERSION_LIKE.match(path):
+            if _is_vendor_path(scope["path"]):
                 await self.vendor_api(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
+
+
+def _is_vendor_path(path: str) -> bool:
+    return path.startswith(VERSION_PREFIXES) or VERSION_LIKE.match(path) is not None
 
 
 def create_app(settings: Settings | None = None, emulator: Emulator | None = None) -> AlloyMockApp:

@@ -166,7 +166,7 @@ def control_state(emulator: Emulator) -> Emulator:
     emulator.installs.install(dev, alice.user_id, plan)
     [run] = emulator.runner.run_event(dev, alice, "Customer Created", {})
     emulator.executions.record(
-        dev, run._replace(execution_id="execution-1", entry={**run.entry, "executionId": "execution-1"})
+        dev, run._replace(execution_id="execution-1", body=run.body.replace(run.execution_id, "execution-1"))
     )
     emulator.save_snapshot("snap")
     emulator.faults.add(FaultSpec(status=500, path="/never"), None)

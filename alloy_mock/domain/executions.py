@@ -53,7 +53,7 @@ class Execution(NamedTuple):
     user_id: str
     started_at: float  # epoch seconds, the emulator's clock
     finishes_at: float  # when it counts as finished (later than the answer with --run-latency)
-    entry: dict[str, Any]  # the log entry: executionId, startedAt, stoppedAt, finished, results, inputs
+    body: str  # the log entry as JSON text: executionId, startedAt, stoppedAt, finished, results, inputs
     error: ExecutionError | None
     app_actions: int  # blocks that ran
     execution_uuid: str | None = None  # a rerun's id, as the rerun endpoint answers it
@@ -98,7 +98,7 @@ class Executions:
             "startedAt": execution.started_at,
             "finishesAt": execution.finishes_at,
             "appActions": execution.app_actions,
-            "body": orjson.dumps(execution.entry).decode(),
+            "body": execution.body,
         }
         if execution.error is not None:
             doc["failedWorkflowId"] = execution.workflow_id

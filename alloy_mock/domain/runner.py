@@ -56,6 +56,11 @@ class Failure:
 
 def payload(value: Any, name: str = "data") -> dict[str, Any]:
     """A run's `data`: an object, or a string holding one (the vendor's contract types it as a JSON string)."""
+    return _payload(value, name)[0]
+
+
+def _payload(value: Any, name: str) -> tuple[dict[str, Any], bytes | None]:
+    """payload(), with the data's JSON text (None if orjson cannot write it): the run's log entry reuses it."""
     if value is None:
         raise InvalidInput(f"{name} is required")
     if isinstance(value, str):
@@ -65,16 +70,19 @@ def payload(value: Any, name: str = "data") -> dict[str, Any]:
             raise InvalidInput(f"{name} must be an object, or a string holding a JSON object") from None
     if not isinstance(value, dict):
         raise InvalidInput(f"{name} must be an object, or a string holding a JSON object")
-    if _brackets(value) > MAX_DATA_DEPTH and not nests_at_most(value, MAX_DATA_DEPTH):
-        raise InvalidInput(f"{name} nests objects and arrays more than {MAX_DATA_DEPTH} levels deep")
-    return value
-
-
-def _brackets(value: Any) -> int:
-    """How many objects and arrays `value` holds in all (at most): a bound of its depth, counted in C."""
     try:
-        text = orjson.dumps(value)
-    except orjson.JSONEncodeError:  # nested past orjson's own limit (254 levels)
+        text: bytes | None = orjson.dumps(value)
+    except orjson.JSONEncodeError:  # e.g. nested past orjson's own limit (254 levels)
+        text = None
+    if _brackets(text) > MAX_DATA_DEPTH and not nests_at_most(value, MAX_DATA_DEPTH):
+        raise InvalidInput(f"{name} nests objects and arrays more than {MAX_DATA_DEPTH} levels deep")
+    return value, text
+
+
+def _brackets(text: bytes | None) -> int:
+    """How many objects and arrays a value's JSON `text` holds in all (at most): a bound of its depth,
+    counted in C."""
+    if text is None:
         return sys.maxsize
     if len(text) <= 2 * MAX_DATA_DEPTH:  # each level takes two characters: too short to be too deep
         return len(text) // 2
@@ -137,6 +145,10 @@ class Step(NamedTuple):
     credential_app: str | None  # the app whose credential the block needs, if any
     duration_ms: int
     sample: Sample  # what the block returns (samples.py)
+    # The block's log entry parts as JSON text, up to the first varying value: the entry is written as text
+    # (what orjson.dumps of the entry dict gives, byte for byte), each block's data serialized once.
+    result_open: str  # {"blockId":<id>,"startedAt":"
+    input_open: str  # {"blockId":<id>,"data":
 
 
 class RunPlan(NamedTuple):
@@ -159,7 +171,18 @@ def plan_of(workflow: Workflow, catalogue: Catalogue, latency_ms: int) -> RunPla
     for index, block in enumerate(workflow.blocks):
         app = block.type.removesuffix("Trigger")
         needs = app if index and catalogue.credential_metadata(app) is not None else None
-        steps.append(Step(block, index == 0, needs, durations[index], sampler(block.type)))
+        block_json = orjson.dumps(block.id).decode()
+        steps.append(
+            Step(
+                block,
+                index == 0,
+                needs,
+                durations[index],
+                sampler(block.type),
+                f'{{"blockId":{block_json},"startedAt":"',
+                f'{{"blockId":{block_json},"data":',
+            )
+        )
     blocks = workflow.blocks
     first_app = next((b for b in blocks[1:] if b.type.removesuffix("Trigger") in apps), blocks[-1])
     offsets = [0]
@@ -210,11 +233,13 @@ class Runner:
             raise InvalidInput("event must be a non-empty string (the name of a custom event)")
         if len(event) > MAX_EVENT_NAME:
             raise InvalidInput(f"event must be at most {MAX_EVENT_NAME} characters")
-        body = payload(data)
+        body, body_json = _payload(data, "data")
         if self.strict and self._catalogue.find_event(event) is None:
             known = ", ".join(e.name for e in self._catalogue.events)
             raise InvalidInput(f"Unknown event {event!r} (the account's custom events: {known})")
-        marker = _marker_failure(body) if MARKER in body else None
+        marker = None
+        if MARKER in body:
+            marker, body_json = _marker_failure(body), None  # the text still holds the marker
         triggered = self._catalogue.workflows_for_event(event)
         matched = []
         for install in self._installs.active_among(namespace, user.user_id, triggered):
@@ -228,7 +253,7 @@ class Runner:
                 _names_a_block(marker, workflow)
         runs = []
         for workflow, install in matched:  # a loop, not a comprehension: one frame less per event
-            runs.append(self._run(namespace, user, workflow, install, dict(body), marker))
+            runs.append(self._run(namespace, user, workflow, install, dict(body), marker, data_json=body_json))
         return runs
 
     def run_webhook(self, namespace: Namespace, user: User, ref: str, data: Any) -> Execution:
@@ -281,6 +306,7 @@ class Runner:
         data: dict[str, Any],
         marker: Failure | None = None,
         rerun_of: str | None = None,
+        data_json: bytes | None = None,  # orjson's text of `data`, if the caller has it
     ) -> Execution:
         # The hot path of every run: written to call as little as it can (no test controls set, no
         # marker, is the common case).
@@ -294,16 +320,18 @@ class Runner:
         start_ms = int(now * 1000)
         stamps = iso_milliseconds_series(start_ms, plan.offsets_ms)
         workflow_id = workflow.workflow_id
-        results: list[dict[str, Any]] = []
-        inputs: list[dict[str, Any]] = []
+        # The log entry as JSON text: ids and times need no escaping, block ids are escaped in the plan.
+        results: list[str] = []
+        inputs: list[str] = []
         error: ExecutionError | None = None
         previous: Mapping[str, Any] = data
+        previous_json = data_text = (orjson.dumps(data) if data_json is None else data_json).decode()
         for index, step in enumerate(plan.steps):
             block_id = step.block.id
             started, stopped = stamps[index], stamps[index + 1]
-            inputs.append({"blockId": block_id, "data": previous})  # serialized at once: sharing is safe
+            inputs.append(f"{step.input_open}{previous_json}}}")
             if step.trigger:
-                json: Mapping[str, Any] = {"body": data}
+                json = f'{{"body":{data_text}}}'
             else:
                 message = None
                 if failure is not None and _fails_here(failure, step.block, plan.first_app):
@@ -313,15 +341,8 @@ class Runner:
                     if credential_id is None or not self._credentials.exists(namespace, user.user_id, credential_id):
                         message = _missing_credential(step.credential_app, credential_id)
                 if message is not None:
-                    results.append(
-                        {
-                            "blockId": block_id,
-                            "startedAt": started,
-                            "stoppedAt": stopped,
-                            "data": [],
-                            "error": {"message": message},
-                        }
-                    )
+                    failed = orjson.dumps({"message": message}).decode()
+                    results.append(f'{step.result_open}{started}","stoppedAt":"{stopped}","data":[],"error":{failed}}}')
                     error = ExecutionError(
                         step.block.type, block_id, message, (start_ms + plan.offsets_ms[index + 1]) / 1000
                     )
@@ -334,36 +355,31 @@ class Runner:
                 if stub is None:
                     values = install.values.get(block_id, {})
                     stub = step.sample(Seed(workflow_id, block_id, values, previous), values, previous)
-                json = previous = stub
+                previous = stub
+                json = previous_json = orjson.dumps(stub).decode()
             results.append(
-                {
-                    "blockId": block_id,
-                    "startedAt": started,
-                    "stoppedAt": stopped,
-                    "data": [[{"json": json, "id": new_uuid()}]],
-                }
+                f'{step.result_open}{started}","stoppedAt":"{stopped}","data":[[{{"json":{json},"id":"{new_uuid()}"}}]]}}'
             )
         stopped_ms = start_ms + plan.offsets_ms[len(results)]
         execution_id = new_nanoid()
-        entry = {
-            "executionId": execution_id,
-            "startedAt": stamps[0],
-            "stoppedAt": stamps[len(results)],
-            "finished": True,
-            "results": results,
-            "inputs": inputs,
-        }
-        execution = Execution(
-            execution_id,
-            workflow_id,
-            user.user_id,
-            now,
-            stopped_ms / 1000 if self.latency_ms else now,
-            entry,
-            error,
-            len(results) - 1,  # app actions: the blocks that ran, after the trigger
-            None if rerun_of is None else f"{secrets.token_hex(4)}-{secrets.token_hex(4)}",
-            rerun_of,
+        body = (
+            f'{{"executionId":"{execution_id}","startedAt":"{stamps[0]}","stoppedAt":"{stamps[len(results)]}",'
+            f'"finished":true,"results":[{",".join(results)}],"inputs":[{",".join(inputs)}]}}'
+        )
+        execution = tuple.__new__(  # Execution(...) without NamedTuple's Python-level __new__
+            Execution,
+            (
+                execution_id,
+                workflow_id,
+                user.user_id,
+                now,
+                stopped_ms / 1000 if self.latency_ms else now,
+                body,
+                error,
+                len(results) - 1,  # app actions: the blocks that ran, after the trigger
+                None if rerun_of is None else f"{secrets.token_hex(4)}-{secrets.token_hex(4)}",
+                rerun_of,
+            ),
         )
         self._executions.record(namespace, execution)
         return execution

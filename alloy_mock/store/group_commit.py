@@ -96,10 +96,15 @@ class GroupCommit:
         """
         loop = _running_loop()
         with self._lock:
-            self._check_writable()
+            if self._error is not None or self._fd is None:
+                self._check_writable()  # raises
             self._queued_seq += 1
             self._lines.append(line)
-            if self._serves(loop):
+            if loop is not None and loop is self._loop:  # _serves() and _schedule_group_commit(), inlined
+                if not self._commit_scheduled:
+                    self._commit_scheduled = True
+                    loop.call_soon(self._group_commit)
+            elif self._serves(loop):
                 self._schedule_group_commit()
             else:
                 self._commit_inline()

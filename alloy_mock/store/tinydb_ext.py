@@ -157,8 +157,11 @@ class KeyedTable(Table):
 
         The hot path of POST /users: the same recorded change as insert_docs(), written directly.
         """
-        raw = self._recording.data.setdefault(self._name, {})
-        if key in raw:
+        tables = self._recording.data
+        raw = tables.get(self._name)
+        if raw is None:  # setdefault(name, {}) would make an empty dict on every insert
+            raw = tables[self._name] = {}
+        elif key in raw:
             return False
         stored = raw[key] = dict(doc)
         self._recording.record_put(self._name, key, stored)
