@@ -48,6 +48,11 @@ def _b64(data: bytes) -> bytes:
     return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
+def _b64_int(value: int, length: int | None = None) -> str:
+    """A JWK's integer: big-endian bytes (`length` of them, else as few as it takes), base64url."""
+    return _b64(value.to_bytes(length or (value.bit_length() + 7) // 8, "big")).decode()
+
+
 class SigningKeyError(StartupError):
     """A supplied or stored signing key cannot be used."""
 
@@ -94,8 +99,9 @@ class ApiKeys:
 class SigningKey:
     """A private key with its algorithm, public JWK and `kid`.
 
-    The JWK (and the `kid` drawn from it) is made on first use: PyJWT, which makes it, costs a test
-    session's start more to import than the rest of the emulator's start-up.
+    The JWK (and the `kid` drawn from it) is made on first use, from the public numbers that
+    `cryptography` gives, laid out as PyJWT's `to_jwk` lays them out (tests/test_tokens.py compares the
+    two): importing PyJWT for it cost a pytest session's first token 70-100 ms (issue 13).
     """
 
     def __init__(self, private_key: PrivateKey) -> None:
@@ -109,14 +115,15 @@ class SigningKey:
 
     @functools.cached_property
     def public_jwk(self) -> dict[str, Any]:
-        from jwt.algorithms import ECAlgorithm, RSAAlgorithm
-
         public = self.private_key.public_key()
+        jwk: dict[str, Any]
         if isinstance(public, ec.EllipticCurvePublicKey):
-            jwk = ECAlgorithm.to_jwk(public, as_dict=True)
+            point = public.public_numbers()  # RFC 7518 6.2.1: each coordinate as 32 big-endian bytes
+            jwk = {"kty": "EC", "crv": "P-256", "x": _b64_int(point.x, 32), "y": _b64_int(point.y, 32)}
             required: tuple[str, ...] = ("crv", "kty", "x", "y")
         else:
-            jwk = RSAAlgorithm.to_jwk(public, as_dict=True)
+            numbers = public.public_numbers()  # RFC 7518 6.3.1: unsigned big-endian, no leading zeros
+            jwk = {"kty": "RSA", "key_ops": ["verify"], "n": _b64_int(numbers.n), "e": _b64_int(numbers.e)}
             required = ("e", "kty", "n")
         canonical = json.dumps({k: jwk[k] for k in required}, separators=(",", ":"), sort_keys=True)
         kid = _b64(hashlib.sha256(canonical.encode()).digest()).decode()

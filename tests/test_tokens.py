@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from starlette.testclient import TestClient
 
+from alloy_mock.auth import SigningKey
 from alloy_mock.config import Settings
 from alloy_mock.emulator import Emulator
 
@@ -593,3 +594,27 @@ def test_token_of_an_account_removed_from_the_keys_file(serve: Callable[..., Ser
     third = serve("--keys-file", str(keys))  # the account is back: so are its tokens
     with third.client() as http:
         assert_ok(http.get("/2024-03/integrations", headers={USER_TOKEN: token}))
+
+
+def test_public_jwk_is_what_pyjwt_makes_of_the_key() -> None:
+    """The JWK is laid out by hand from the key's public numbers (PyJWT's import cost a session's first
+    token ~80 ms): it must be exactly PyJWT's to_jwk, plus kid, alg and use. The EC keys are 600 fixed ones,
+    among them coordinates whose first bytes are zero (kept: RFC 7518 wants all 32 bytes)."""
+    from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+    keys = [SigningKey(ec.derive_private_key(k, ec.SECP256R1())) for k in range(1, 601)]
+    keys += [SigningKey.generate("RS256") for _ in range(3)]
+    short = 0
+    for key in keys:
+        public = key.private_key.public_key()
+        if isinstance(public, ec.EllipticCurvePublicKey):
+            expected = ECAlgorithm.to_jwk(public, as_dict=True)
+            numbers = public.public_numbers()
+            short += min(numbers.x, numbers.y) < 2**248
+        else:
+            expected = RSAAlgorithm.to_jwk(public, as_dict=True)
+        jwk = key.public_jwk
+        assert list(jwk)[: len(expected)] == list(expected), jwk
+        assert {k: jwk[k] for k in expected} == expected, (jwk, expected)
+        assert (jwk["alg"], jwk["use"], jwk["kid"]) == (key.algorithm, "sig", key.kid)
+    assert short > 0, "no EC key with a leading zero byte was checked"
