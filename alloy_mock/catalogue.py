@@ -122,7 +122,6 @@ class ScheduleTrigger(_Model, frozen=True, tag_field="type", tag="schedule"):
         return "schedule"
 
 
-TRIGGER_TYPES = frozenset({"customEvent", "webhook", "schedule"})
 Trigger = CustomEventTrigger | WebhookTrigger | ScheduleTrigger
 
 
