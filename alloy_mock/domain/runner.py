@@ -366,20 +366,17 @@ class Runner:
             f'{{"executionId":"{execution_id}","startedAt":"{stamps[0]}","stoppedAt":"{stamps[len(results)]}",'
             f'"finished":true,"results":[{",".join(results)}],"inputs":[{",".join(inputs)}]}}'
         )
-        execution = tuple.__new__(  # Execution(...) without NamedTuple's Python-level __new__
-            Execution,
-            (
-                execution_id,
-                workflow_id,
-                user.user_id,
-                now,
-                stopped_ms / 1000 if self.latency_ms else now,
-                body,
-                error,
-                len(results) - 1,  # app actions: the blocks that ran, after the trigger
-                None if rerun_of is None else f"{secrets.token_hex(4)}-{secrets.token_hex(4)}",
-                rerun_of,
-            ),
+        execution = Execution(
+            execution_id,
+            workflow_id,
+            user.user_id,
+            now,
+            stopped_ms / 1000 if self.latency_ms else now,
+            body,
+            error,
+            len(results) - 1,  # app actions: the blocks that ran, after the trigger
+            None if rerun_of is None else f"{secrets.token_hex(4)}-{secrets.token_hex(4)}",
+            rerun_of,
         )
         self._executions.record(namespace, execution)
         return execution

@@ -96,15 +96,10 @@ class GroupCommit:
         """
         loop = _running_loop()
         with self._lock:
-            if self._error is not None or self._fd is None:
-                self._check_writable()  # raises
+            self._check_writable()
             self._queued_seq += 1
             self._lines.append(line)
-            if loop is not None and loop is self._loop:  # _serves() and _schedule_group_commit(), inlined
-                if not self._commit_scheduled:
-                    self._commit_scheduled = True
-                    loop.call_soon(self._group_commit)
-            elif self._serves(loop):
+            if self._serves(loop):
                 self._schedule_group_commit()
             else:
                 self._commit_inline()
