@@ -23,6 +23,7 @@ from .domain.executions import Executions
 from .domain.headless import HeadlessInstalls
 from .domain.installs import Installs
 from .domain.integrations import Integrations
+from .domain.log_entries import Plans
 from .domain.modal import Modal
 from .domain.runner import Runner
 from .domain.users import Users
@@ -86,10 +87,12 @@ class Emulator:
         user_directory = Users(store, clock, owned=OWNED_BY_USER)
         credential_store = Credentials(store, catalogue, clock)
         install_store = Installs(store, catalogue, credential_store, clock)
-        execution_store = Executions(store, clock, settings.execution_retention)
+        run_plans = Plans(catalogue)
+        execution_store = Executions(store, clock, run_plans, settings.execution_retention)
         run_controls = RunControls()
         runner = Runner(
             catalogue,
+            run_plans,
             install_store,
             credential_store,
             execution_store,

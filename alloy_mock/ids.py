@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import re
@@ -24,30 +25,29 @@ def is_object_id(value: str) -> bool:
     return OBJECT_ID.match(value) is not None
 
 
-# Record ids inside executions need to be unique, not secret or unguessable: a random prefix per process
-# (drawn again in a forked child) and a counter, formatted without a system call or a random draw per id.
+# Execution ids need to be unique, not secret or unguessable: a random prefix per process (drawn again in
+# a forked child) and a counter, formatted without a system call or a random draw per id.
 _URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-_uuid_prefix = ""
 _nanoid_prefix = ""
 _sequence = itertools.count(1)
 
 
-def _draw_prefixes() -> None:
-    global _uuid_prefix, _nanoid_prefix
-    h = os.urandom(10).hex()
-    _uuid_prefix = f"{h[:8]}-{h[8:12]}-4{h[12:15]}-{'89ab'[int(h[15], 16) & 3]}{h[16:19]}-"
+def _draw_prefix() -> None:
+    global _nanoid_prefix
     _nanoid_prefix = "".join(_URLSAFE[b & 63] for b in os.urandom(11))
-
-
-def new_uuid() -> str:
-    """A UUID in the version 4 layout, e.g. 04b1892c-d28e-444b-a639-20efbedca4c9 (unique in this process)."""
-    return _uuid_prefix + "%012x" % next(_sequence)  # noqa: UP031 (printf-style costs less than ":012x")
 
 
 def new_nanoid() -> str:
     """A 21-character URL-safe id, the shape of the vendor's executionIds (H4uUaCEjkA8Awi4xiNk-r)."""
-    return _nanoid_prefix + "%010x" % next(_sequence)  # noqa: UP031 (as above)
+    return _nanoid_prefix + "%010x" % next(_sequence)  # noqa: UP031 (printf-style costs less than ":010x")
 
 
-_draw_prefixes()
-os.register_at_fork(after_in_child=_draw_prefixes)  # a forked child draws its own prefixes
+def derived_uuid(*parts: str | int) -> str:
+    """A UUID in the version 4 layout that the same parts always give (a hash of them): ids that a stored
+    record can be rendered with again, unique as long as the parts are."""
+    h = hashlib.blake2b("/".join(map(str, parts)).encode(), digest_size=16).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}"
+
+
+_draw_prefix()
+os.register_at_fork(after_in_child=_draw_prefix)  # a forked child draws its own prefix

@@ -165,9 +165,7 @@ def control_state(emulator: Emulator) -> Emulator:
     plan = emulator.installs.plan(dev, alice.user_id, shopify, [SYNC_CUSTOMERS], {}, create_missing_credentials=True)
     emulator.installs.install(dev, alice.user_id, plan)
     [run] = emulator.runner.run_event(dev, alice, "Customer Created", {})
-    emulator.executions.record(
-        dev, run._replace(execution_id="execution-1", body=run.body.replace(run.execution_id, "execution-1"))
-    )
+    emulator.executions.record(dev, run._replace(execution_id="execution-1"))
     emulator.save_snapshot("snap")
     emulator.faults.add(FaultSpec(status=500, path="/never"), None)
     emulator.run_controls.add_failure(FailureSpec(workflow="no such workflow"), None)

@@ -3,7 +3,9 @@
 Each execution is one document in the namespace's `executions` collection, indexed by workflow, by user, by
 (workflow, user) and, for failed runs, by workflow, by (workflow, user), by user and all together, so a page of
 logs (or of the control API's list) or the list of errors costs what it returns, however many executions are
-stored. The log entry itself is kept as the JSON text the API sends (`body`), so reading a page re-renders nothing.
+stored. A document holds what happened in the run (its payload, the install's field values, where it failed,
+outputs a test stubbed); the log entry is rendered from it when read (log_entries.py). Documents stored before
+2026-12 hold the entry's JSON text itself (`body`), which is sent as it is.
 
 Analytics are read from the store's indexes (counts per workflow and per failed workflow, and a kept sum of
 block runs), never recounted. Retention trims the oldest executions of a (workflow, user) past a bound and
@@ -23,6 +25,7 @@ from ..auth import Namespace
 from ..clock import Clock, iso_time
 from ..store import Collection, Indexes, Store
 from .errors import InvalidInput, NotFound
+from .log_entries import Plans
 
 COLLECTION = "executions"
 INDEXES = Indexes(
@@ -53,9 +56,12 @@ class Execution(NamedTuple):
     user_id: str
     started_at: float  # epoch seconds, the emulator's clock
     finishes_at: float  # when it counts as finished (later than the answer with --run-latency)
-    body: str  # the log entry as JSON text: executionId, startedAt, stoppedAt, finished, results, inputs
+    data: dict[str, Any]  # the payload: the trigger's output
+    values: Mapping[str, Any]  # the install's field values, {blockId: {field: value}}
     error: ExecutionError | None
     app_actions: int  # blocks that ran
+    stubs: dict[str, Any] | None = None  # {blockId: output} a test stubbed
+    latency_ms: int = 0  # --run-latency when it ran: how its blocks' times spread
     execution_uuid: str | None = None  # a rerun's id, as the rerun endpoint answers it
     rerun_of: str | None = None
 
@@ -71,9 +77,10 @@ def _owner(workflow_id: str, user_id: str) -> str:
 
 
 class Executions:
-    def __init__(self, store: Store, clock: Clock, retention: int = DEFAULT_RETENTION) -> None:
+    def __init__(self, store: Store, clock: Clock, plans: Plans, retention: int = DEFAULT_RETENTION) -> None:
         self._store = store
         self._clock = clock
+        self._plans = plans
         self.retention = retention
         # The latest finishing time recorded per (namespace, user) and per (namespace, None): in memory only,
         # for waits on --run-latency runs (after a restart, earlier runs are simply finished or not).
@@ -98,8 +105,14 @@ class Executions:
             "startedAt": execution.started_at,
             "finishesAt": execution.finishes_at,
             "appActions": execution.app_actions,
-            "body": execution.body,
+            "data": execution.data,
         }
+        if execution.values:
+            doc["values"] = execution.values
+        if execution.stubs is not None:
+            doc["stubs"] = execution.stubs
+        if execution.latency_ms:
+            doc["latencyMs"] = execution.latency_ms
         if execution.error is not None:
             doc["failedWorkflowId"] = execution.workflow_id
             doc["failedOwner"] = owner
@@ -179,15 +192,20 @@ class Executions:
         return [self.entry(doc, now) for doc in docs]
 
     def entry(self, doc: Mapping[str, Any], now: float) -> Any:
-        """The log entry of a stored execution: its stored JSON as is once finished, else (still running,
+        """The log entry of a stored execution, ready to render: its JSON once finished, else (still running,
         with --run-latency) the blocks that have stopped by `now`."""
         if doc["finishesAt"] <= now:
-            return orjson.Fragment(doc["body"])
-        entry = orjson.loads(doc["body"])
+            return orjson.Fragment(self.entry_json(doc))
+        entry = orjson.loads(self.entry_json(doc))
         done = [r for r in entry["results"] if _epoch(r["stoppedAt"]) <= now]
         entry.update(finished=False, results=done)
         entry.pop("stoppedAt", None)
         return entry
+
+    def entry_json(self, doc: Mapping[str, Any]) -> str:
+        """The log entry of a finished execution as JSON text."""
+        stored: str | None = doc.get("body")  # stored before 2026-12
+        return self._plans.render(doc) if stored is None else stored
 
     def errors(self, namespace: Namespace, workflow_id: str, user_id: str | None) -> list[dict[str, Any]]:
         """The failed executions that have finished, newest first, as the errors endpoint lists them."""

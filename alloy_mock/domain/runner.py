@@ -1,31 +1,31 @@
 """Running workflows: a custom event or a webhook call runs a user's installed, active workflows block by block.
 
-Each block of the workflow records a result in order. The trigger's output is the payload (`{"body": data}`,
-as the vendor's logs show it); an app block's output is a deterministic sample (domain/samples.py) unless a
-test stubbed it. A run fails at a block when a test asks for it (a run-failure rule, or the payload marker
-`"__alloy_mock": {"failAt": <block id, name or app>, "message": ...}`), or when the credential the install
-uses for that app has been deleted. Times come from the emulator's clock.
+The blocks of the workflow run in order. A run fails at a block when a test asks for it (a run-failure rule,
+or the payload marker `"__alloy_mock": {"failAt": <block id, name or app>, "message": ...}`), or when the
+credential the install uses for that app has been deleted; a test may also stub what a block returns. What
+happened is stored (domain/executions.py), and the vendor's log entry follows from it when logs are read
+(domain/log_entries.py: the trigger's output is the payload, an app block's a deterministic sample unless
+stubbed). Times come from the emulator's clock.
 """
 
 from __future__ import annotations
 
 import secrets
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 import orjson
 
 from ..auth import Namespace
 from ..catalogue import Block, Catalogue, Workflow
-from ..clock import Clock, iso_milliseconds_series
-from ..ids import new_nanoid, new_uuid
+from ..clock import Clock
+from ..ids import new_nanoid
 from .credentials import Credentials
 from .errors import InvalidInput
 from .executions import Execution, ExecutionError, Executions
 from .installs import Installs, WorkflowInstall
-from .samples import Sample, Seed, sampler
+from .log_entries import Plans
 from .users import User
 
 MARKER = "__alloy_mock"
@@ -56,11 +56,6 @@ class Failure:
 
 def payload(value: Any, name: str = "data") -> dict[str, Any]:
     """A run's `data`: an object, or a string holding one (the vendor's contract types it as a JSON string)."""
-    return _payload(value, name)[0]
-
-
-def _payload(value: Any, name: str) -> tuple[dict[str, Any], bytes | None]:
-    """payload(), with the data's JSON text (None if orjson cannot write it): the run's log entry reuses it."""
     if value is None:
         raise InvalidInput(f"{name} is required")
     if isinstance(value, str):
@@ -76,7 +71,7 @@ def _payload(value: Any, name: str) -> tuple[dict[str, Any], bytes | None]:
         text = None
     if _brackets(text) > MAX_DATA_DEPTH and not nests_at_most(value, MAX_DATA_DEPTH):
         raise InvalidInput(f"{name} nests objects and arrays more than {MAX_DATA_DEPTH} levels deep")
-    return value, text
+    return value
 
 
 def _brackets(text: bytes | None) -> int:
@@ -139,62 +134,11 @@ def _names_a_block(failure: Failure, workflow: Workflow) -> bool:
     return False
 
 
-class Step(NamedTuple):
-    block: Block
-    trigger: bool
-    credential_app: str | None  # the app whose credential the block needs, if any
-    duration_ms: int
-    sample: Sample  # what the block returns (samples.py)
-    # The block's log entry parts as JSON text, up to the first varying value: the entry is written as text
-    # (what orjson.dumps of the entry dict gives, byte for byte), each block's data serialized once.
-    result_open: str  # {"blockId":<id>,"startedAt":"
-    input_open: str  # {"blockId":<id>,"data":
-
-
-class RunPlan(NamedTuple):
-    steps: list[Step]
-    first_app: Block  # where a failure without a block fails: the first app block, else the last block
-    offsets_ms: list[int]  # when each block stops, after the run starts (0 first: the start)
-
-
-def plan_of(workflow: Workflow, catalogue: Catalogue, latency_ms: int) -> RunPlan:
-    """The blocks of a run in order, with what each needs. Each block takes a few milliseconds, fixed per
-    block (a frozen clock gives the same times every run), or --run-latency spread over the blocks."""
-    seed = Seed(workflow.workflow_id)
-    durations = [seed.number(2, 40, salt=index) for index in range(len(workflow.blocks))]
-    if latency_ms:  # spread over the blocks, the last one taking what rounding left
-        scale = latency_ms / sum(durations)
-        durations = [round(d * scale) for d in durations[:-1]]
-        durations.append(latency_ms - sum(durations))
-    apps = set(workflow.apps)
-    steps = []
-    for index, block in enumerate(workflow.blocks):
-        app = block.type.removesuffix("Trigger")
-        needs = app if index and catalogue.credential_metadata(app) is not None else None
-        block_json = orjson.dumps(block.id).decode()
-        steps.append(
-            Step(
-                block,
-                index == 0,
-                needs,
-                durations[index],
-                sampler(block.type),
-                f'{{"blockId":{block_json},"startedAt":"',
-                f'{{"blockId":{block_json},"data":',
-            )
-        )
-    blocks = workflow.blocks
-    first_app = next((b for b in blocks[1:] if b.type.removesuffix("Trigger") in apps), blocks[-1])
-    offsets = [0]
-    for duration in durations:
-        offsets.append(offsets[-1] + duration)
-    return RunPlan(steps, first_app, offsets)
-
-
 class Runner:
     def __init__(
         self,
         catalogue: Catalogue,
+        plans: Plans,
         installs: Installs,
         credentials: Credentials,
         executions: Executions,
@@ -204,6 +148,7 @@ class Runner:
         strict: bool = False,
     ) -> None:
         self._catalogue = catalogue
+        self._plans = plans
         self._installs = installs
         self._credentials = credentials
         self._executions = executions
@@ -211,15 +156,6 @@ class Runner:
         self._overrides = overrides
         self.latency_ms = latency_ms
         self.strict = strict
-        self._plans: dict[str, RunPlan] = {}
-
-    def _plan(self, workflow: Workflow) -> RunPlan:
-        """What does not change from one run of a workflow to the next, worked out once."""
-        found = self._plans.get(workflow.workflow_id)
-        if found is None:
-            found = plan_of(workflow, self._catalogue, self.latency_ms)
-            self._plans[workflow.workflow_id] = found
-        return found
 
     def run_event(self, namespace: Namespace, user: User, event: Any, data: Any) -> list[Execution]:
         """Run every installed, active workflow of the user that starts with custom event `event`.
@@ -233,13 +169,11 @@ class Runner:
             raise InvalidInput("event must be a non-empty string (the name of a custom event)")
         if len(event) > MAX_EVENT_NAME:
             raise InvalidInput(f"event must be at most {MAX_EVENT_NAME} characters")
-        body, body_json = _payload(data, "data")
+        body = payload(data)
         if self.strict and self._catalogue.find_event(event) is None:
             known = ", ".join(e.name for e in self._catalogue.events)
             raise InvalidInput(f"Unknown event {event!r} (the account's custom events: {known})")
-        marker = None
-        if MARKER in body:
-            marker, body_json = _marker_failure(body), None  # the text still holds the marker
+        marker = _marker_failure(body) if MARKER in body else None
         triggered = self._catalogue.workflows_for_event(event)
         matched = []
         for install in self._installs.active_among(namespace, user.user_id, triggered):
@@ -253,7 +187,7 @@ class Runner:
                 _names_a_block(marker, workflow)
         runs = []
         for workflow, install in matched:  # a loop, not a comprehension: one frame less per event
-            runs.append(self._run(namespace, user, workflow, install, dict(body), marker, data_json=body_json))
+            runs.append(self._run(namespace, user, workflow, install, dict(body), marker))
         return runs
 
     def run_webhook(self, namespace: Namespace, user: User, ref: str, data: Any) -> Execution:
@@ -275,8 +209,10 @@ class Runner:
         """A new execution with the same input as a stored one."""
         workflow = self._installs.workflow(workflow_ref)
         stored = self._executions.get(namespace, execution_id, workflow.workflow_id, user.user_id)
-        entry = orjson.loads(stored["body"])
-        data = entry["inputs"][0]["data"] if entry.get("inputs") else {}
+        data = stored.get("data")
+        if data is None:  # stored by alloy-mock before 2026-12 with its log entry: the trigger's input
+            entry = orjson.loads(stored["body"])
+            data = entry["inputs"][0]["data"] if entry.get("inputs") else {}
         install = self._runnable(namespace, user, workflow)
         # The stored input has no payload marker (it was taken out when the run was recorded).
         return self._run(namespace, user, workflow, install, dict(data), rerun_of=execution_id)
@@ -306,75 +242,49 @@ class Runner:
         data: dict[str, Any],
         marker: Failure | None = None,
         rerun_of: str | None = None,
-        data_json: bytes | None = None,  # orjson's text of `data`, if the caller has it
     ) -> Execution:
-        # The hot path of every run: written to call as little as it can (no test controls set, no
-        # marker, is the common case).
-        overrides = self._overrides if self._overrides else None
+        """Run the blocks in order and store what happened: where the run fails, if it does, and any
+        outputs a test stubbed. The log entry is rendered from that when read (log_entries.py)."""
+        overrides = self._overrides if self._overrides else None  # no test controls set: the common case
         failure = None if marker is None and overrides is None else self._failure(namespace, user, workflow, marker)
-        plan = self._plans.get(workflow.workflow_id)
-        if plan is None:
-            plan = self._plan(workflow)
+        plan = self._plans.of(workflow, self.latency_ms)
         now = self._clock.now()
-        # Times in whole milliseconds (as the vendor writes them), never later than the clock's.
-        start_ms = int(now * 1000)
-        stamps = iso_milliseconds_series(start_ms, plan.offsets_ms)
-        workflow_id = workflow.workflow_id
-        # The log entry as JSON text: ids and times need no escaping, block ids are escaped in the plan.
-        results: list[str] = []
-        inputs: list[str] = []
+        start_ms = int(now * 1000)  # times in whole milliseconds, as the vendor writes them
         error: ExecutionError | None = None
-        previous: Mapping[str, Any] = data
-        previous_json = data_text = (orjson.dumps(data) if data_json is None else data_json).decode()
+        stubs: dict[str, Any] | None = None
+        blocks_run = len(plan.steps)
         for index, step in enumerate(plan.steps):
-            block_id = step.block.id
-            started, stopped = stamps[index], stamps[index + 1]
-            inputs.append(f"{step.input_open}{previous_json}}}")
             if step.trigger:
-                json = f'{{"body":{data_text}}}'
-            else:
-                message = None
-                if failure is not None and _fails_here(failure, step.block, plan.first_app):
-                    message = failure.message
-                elif step.credential_app is not None:
-                    credential_id = install.credential_ids.get(step.credential_app)
-                    if credential_id is None or not self._credentials.exists(namespace, user.user_id, credential_id):
-                        message = _missing_credential(step.credential_app, credential_id)
-                if message is not None:
-                    failed = orjson.dumps({"message": message}).decode()
-                    results.append(f'{step.result_open}{started}","stoppedAt":"{stopped}","data":[],"error":{failed}}}')
-                    error = ExecutionError(
-                        step.block.type, block_id, message, (start_ms + plan.offsets_ms[index + 1]) / 1000
-                    )
-                    break
-                stub = (
-                    None
-                    if overrides is None
-                    else overrides.output(namespace.id, workflow, step.block, user.user_id, user.username)
-                )
-                if stub is None:
-                    values = install.values.get(block_id, {})
-                    stub = step.sample(Seed(workflow_id, block_id, values, previous), values, previous)
-                previous = stub
-                json = previous_json = orjson.dumps(stub).decode()
-            results.append(
-                f'{step.result_open}{started}","stoppedAt":"{stopped}","data":[[{{"json":{json},"id":"{new_uuid()}"}}]]}}'
-            )
-        stopped_ms = start_ms + plan.offsets_ms[len(results)]
-        execution_id = new_nanoid()
-        body = (
-            f'{{"executionId":"{execution_id}","startedAt":"{stamps[0]}","stoppedAt":"{stamps[len(results)]}",'
-            f'"finished":true,"results":[{",".join(results)}],"inputs":[{",".join(inputs)}]}}'
-        )
+                continue
+            message = None
+            if failure is not None and _fails_here(failure, step.block, plan.first_app):
+                message = failure.message
+            elif step.credential_app is not None:
+                credential_id = install.credential_ids.get(step.credential_app)
+                if credential_id is None or not self._credentials.exists(namespace, user.user_id, credential_id):
+                    message = _missing_credential(step.credential_app, credential_id)
+            if message is not None:
+                stopped_at = (start_ms + plan.offsets_ms[index + 1]) / 1000
+                error = ExecutionError(step.block.type, step.block.id, message, stopped_at)
+                blocks_run = index + 1
+                break
+            if overrides is not None:
+                stub = overrides.output(namespace.id, workflow, step.block, user.user_id, user.username)
+                if stub is not None:
+                    stubs = stubs or {}
+                    stubs[step.block.id] = stub
         execution = Execution(
-            execution_id,
-            workflow_id,
+            new_nanoid(),
+            workflow.workflow_id,
             user.user_id,
             now,
-            stopped_ms / 1000 if self.latency_ms else now,
-            body,
+            (start_ms + plan.offsets_ms[blocks_run]) / 1000 if self.latency_ms else now,
+            data,
+            install.values,
             error,
-            len(results) - 1,  # app actions: the blocks that ran, after the trigger
+            blocks_run - 1,  # app actions: the blocks that ran, after the trigger
+            stubs,
+            self.latency_ms,
             None if rerun_of is None else f"{secrets.token_hex(4)}-{secrets.token_hex(4)}",
             rerun_of,
         )

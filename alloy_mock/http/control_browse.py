@@ -99,7 +99,7 @@ async def show_user(request: Request) -> Response:
 def render_execution(em: Emulator, doc: Mapping[str, Any], now: float) -> dict[str, Any]:
     """The vendor's log entry, with the workflow, user and error the logs endpoint leaves to the caller."""
     finished = doc["finishesAt"] <= now
-    entry = orjson.loads(doc["body"]) if finished else em.executions.entry(doc, now)
+    entry = orjson.loads(em.executions.entry_json(doc)) if finished else em.executions.entry(doc, now)
     found = em.catalogue.find_workflow(doc["workflowId"])
     error = doc.get("error") if finished else None  # a run still going (--run-latency) has not failed yet
     return {
