@@ -60,10 +60,13 @@ class AlloyMockApp(Starlette):
     """The Starlette app, holding the emulator it serves (read on every request, so a plain attribute)
     and the vendor API's dispatcher."""
 
-    def __init__(self, emulator: Emulator, vendor_api: VendorApi, **starlette: Any) -> None:
+    def __init__(
+        self, emulator: Emulator, vendor_api: VendorApi, control_api: control_mount.LazyControlApi, **starlette: Any
+    ) -> None:
         super().__init__(**starlette)
         self.emulator = emulator
         self.vendor_api = vendor_api
+        self.control_api = control_api  # mounted at /_mock by create_app()
         self.state.emulator = emulator  # for code that only knows Starlette's conventions
         # alloy-frontend calls the API from web pages of other origins (x-alloy-user-token needs a
         # preflight), as the vendor allows.
@@ -99,6 +102,7 @@ def create_app(settings: Settings | None = None, emulator: Emulator | None = Non
     """
     owned = emulator is None
     em = emulator if emulator is not None else Emulator.open(settings or Settings())
+    control_api = control_mount.LazyControlApi()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -109,6 +113,7 @@ def create_app(settings: Settings | None = None, emulator: Emulator | None = Non
     app = AlloyMockApp(
         em,
         VendorApi(VENDOR_ROUTES),
+        control_api,
         routes=[
             *system.routes,
             *vendor_openapi.routes,
@@ -117,7 +122,7 @@ def create_app(settings: Settings | None = None, emulator: Emulator | None = Non
             *oauth.routes,
             *dashboard.routes,  # before the control API's mount: the page and its assets need no admin token
             Route("/_mock", control_mount.index, methods=["GET"]),
-            Mount("/_mock", app=control_mount.LazyControlApi()),
+            Mount("/_mock", app=control_api),
         ],
         middleware=[Middleware(DurableResponsesMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -201,6 +201,7 @@ def serve(args: argparse.Namespace) -> int:
     except BaseException:
         sock.close()
         raise
+    app.control_api.load()  # before the first request, which would otherwise wait for it (~60 ms)
     base = url_of(sock)
     account = settings.default_account
     data = settings.db if settings.db != ":memory:" else ":memory: (nothing is kept)"

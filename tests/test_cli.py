@@ -685,3 +685,25 @@ def test_switching_to_rs256_keeps_the_es256_key(serve: ServeFixture) -> None:
         _, token = user_and_token(http, "es2@example.com")
     assert sorted(k["kid"] for k in jwks_after["keys"]) == sorted(k["kid"] for k in jwks["keys"])
     assert jwt.get_unverified_header(token)["kid"] == jwks_before["keys"][0]["kid"]
+
+
+def test_serve_builds_the_control_api_before_answering(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The control API is built on first use in tests (issue 13), but `serve` builds it before it listens:
+    otherwise the first /_mock request (a CI job's reset) waits ~60 ms for it."""
+    import uvicorn
+
+    from alloy_mock import cli
+
+    seen: dict[str, Any] = {}
+
+    def run(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        seen["built"] = server.config.app.control_api._api is not None
+        for sock in sockets:
+            sock.close()
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    monkeypatch.setattr(cli, "tune_gc_for_serving", lambda: None)  # not in the test process
+    monkeypatch.setattr(cli.signal, "signal", lambda *args: None)
+    args = cli.build_parser().parse_args(["serve", "--port", "0", "--db", ":memory:"])
+    assert cli.serve(args) == 0
+    assert seen == {"built": True}

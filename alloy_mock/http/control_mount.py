@@ -4,6 +4,7 @@ Its bodies are pydantic models (control/models.py), whose import and class build
 allocations to set off a full garbage collection of the host process: paid at start-up, that was most of a
 pytest session's first setup (issue 13). Sessions that never call /_mock over HTTP (the plugin's reset and
 journal go straight to the emulator) now never pay it; the others pay it once, at their first control call.
+`alloy-mock serve` builds it before it answers anything (load()), so that no request waits for it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ class LazyControlApi:
             routes: list[BaseRoute] = [route for module in modules for route in module.routes]
             self._api = control.ControlApi(routes)
         return self._api
+
+    def load(self) -> None:
+        """Build it now rather than on the first control call."""
+        _ = self.api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.api(scope, receive, send)
