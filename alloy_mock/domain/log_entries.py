@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from ..catalogue import Block, Catalogue, Workflow
-from ..clock import iso_milliseconds_series
+from ..clock import iso_milliseconds, iso_milliseconds_series
 from ..ids import derived_uuid
 from .samples import Sample, Seed, sampler
 
@@ -27,7 +27,6 @@ class Step(NamedTuple):
     block: Block
     trigger: bool
     credential_app: str | None  # the app whose credential the block needs, if any
-    duration_ms: int
     sample: Sample  # what the block returns (samples.py)
     # The block's log entry parts as JSON text, up to the first varying value (each block's data is
     # serialized once, and the entry written as the text orjson.dumps would give of its dict).
@@ -61,7 +60,6 @@ def plan_of(workflow: Workflow, catalogue: Catalogue, latency_ms: int) -> RunPla
                 block,
                 index == 0,
                 needs,
-                durations[index],
                 sampler(block.type),
                 f'{{"blockId":{block_json},"startedAt":"',
                 f'{{"blockId":{block_json},"data":',
@@ -93,7 +91,7 @@ class Plans:
         """The log entry of a stored run (domain/executions.py's document) as JSON text."""
         found = self._catalogue.find_workflow(doc["workflowId"])
         if found is None:  # gone from the catalogue since the run: ids and times, no results
-            started = iso_milliseconds_series(int(doc["startedAt"] * 1000), [0])[0]
+            started = iso_milliseconds(int(doc["startedAt"] * 1000))
             return (
                 f'{{"executionId":"{doc["executionId"]}","startedAt":"{started}","stoppedAt":"{started}",'
                 '"finished":true,"results":[],"inputs":[]}'
@@ -110,7 +108,7 @@ def render(plan: RunPlan, doc: Mapping[str, Any]) -> str:
     all_values: Mapping[str, Any] = doc.get("values") or {}
     stubs: Mapping[str, Any] = doc.get("stubs") or {}
     error = doc.get("error")
-    failed_block = None if error is None else error["blockId"]
+    failed_block, failed_message = (None, None) if error is None else (error["blockId"], error["message"])
     stamps = iso_milliseconds_series(int(doc["startedAt"] * 1000), plan.offsets_ms)
     # Ids and times need no escaping; block ids are escaped in the plan.
     results: list[str] = []
@@ -124,7 +122,7 @@ def render(plan: RunPlan, doc: Mapping[str, Any]) -> str:
         if step.trigger:
             output_json = f'{{"body":{data_json}}}'
         elif block_id == failed_block:
-            failed = orjson.dumps({"message": error["message"]}).decode()  # type: ignore[index]
+            failed = orjson.dumps({"message": failed_message}).decode()
             results.append(f'{step.result_open}{started}","stoppedAt":"{stopped}","data":[],"error":{failed}}}')
             break
         else:
