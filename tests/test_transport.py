@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 from collections.abc import Iterator
+from unittest import mock
 
 import pytest
 
@@ -70,6 +71,46 @@ def test_a_closed_connection_gets_nothing_more(loop: asyncio.AbstractEventLoop) 
 def test_everything_else_is_the_real_transports(loop: asyncio.AbstractEventLoop) -> None:
     transport = CoalescingTransport(RecordingTransport(), loop)
     assert transport.get_extra_info("peername") == ("127.0.0.1", 1234)
+
+
+TRANSPORT_METHODS = sorted(
+    name for name in dir(asyncio.Transport) if not name.startswith("_") and callable(getattr(asyncio.Transport, name))
+)
+
+
+@pytest.mark.parametrize("name", TRANSPORT_METHODS)
+def test_it_implements_every_transport_method(name: str) -> None:
+    """asyncio.Transport's own methods raise NotImplementedError: each must be this class's own."""
+    assert getattr(CoalescingTransport, name) is not getattr(asyncio.Transport, name)
+
+
+def test_flow_control_and_limits_reach_the_real_transport(loop: asyncio.AbstractEventLoop) -> None:
+    real = mock.Mock(spec=asyncio.Transport)
+    real.is_reading.return_value = False
+    real.get_write_buffer_limits.return_value = (16, 64)
+    transport = CoalescingTransport(real, loop)
+    transport.pause_reading()
+    assert transport.is_reading() is False
+    transport.resume_reading()
+    transport.set_write_buffer_limits(high=64, low=16)
+    assert transport.get_write_buffer_limits() == (16, 64)
+    assert [call[0] for call in real.method_calls] == [
+        "pause_reading",
+        "is_reading",
+        "resume_reading",
+        "set_write_buffer_limits",
+        "get_write_buffer_limits",
+    ]
+
+
+def test_write_eof_sends_what_is_pending_first(loop: asyncio.AbstractEventLoop) -> None:
+    real = mock.Mock(spec=asyncio.Transport)
+    real.is_closing.return_value = False
+    transport = CoalescingTransport(real, loop)
+    transport.writelines([b"a", bytearray(b"b"), memoryview(b"c")])
+    transport.write_eof()
+    assert [call[0] for call in real.method_calls] == ["is_closing", "write", "write_eof"]
+    assert real.write.call_args == mock.call(b"abc")
 
 
 def test_the_server_answers_keep_alive_requests_through_it() -> None:

@@ -15,7 +15,8 @@ def normalize_path(scope: Scope) -> Scope:
     kept as %2F (and '%' as %25) for `request.path_param()` to decode.
     """
     raw = scope.get("raw_path")
-    if raw is not None and b"//" not in raw and b"%" not in raw and (raw == b"/" or not raw.endswith(b"/")):
+    # find(), not `in`: for bytes, `in` first tries its operand as an integer and raises and formats a TypeError.
+    if raw is not None and raw.find(b"//") < 0 and raw.find(b"%") < 0 and (raw == b"/" or not raw.endswith(b"/")):
         return scope  # nothing to normalize: the common case
     source = raw.decode("utf-8", "replace") if raw else quote(scope["path"])
     segments = [unquote(part) for part in source.split("/") if part]

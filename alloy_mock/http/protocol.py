@@ -83,7 +83,7 @@ class AlloyMockProtocol(HttpToolsProtocol):
         self._running: RequestResponseCycle | None = None  # the request whose app runs
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+        super().connection_made(CoalescingTransport(transport, self.loop))
         if self.server is not None and self.server[1] is not None:
             self._own = own_names(self.server[0], self.server[1])
 

@@ -285,6 +285,12 @@ class Collection:
                 totals[value] -= doc.get(summed, 0)
 
 
+def _collection_key(table_name: str) -> tuple[str, str]:
+    """The (namespace, name) of a collection's table ("namespace/name")."""
+    namespace, _, name = table_name.partition("/")
+    return namespace, name
+
+
 class _Reaper:
     """Frees dropped tables on a background thread, a slice at a time.
 
@@ -338,7 +344,8 @@ class Store:
             tables = self._journal.open().tables
         self._storage = RecordingStorage(tables)
         self._db = KeyedTinyDB(storage=lambda: self._storage)
-        self._collections: dict[str, Collection] = {}
+        # Keyed by (namespace, name), not by the table's name: no string to build and hash per lookup.
+        self._collections: dict[tuple[str, str], Collection] = {}
         self._depth = 0
         self._transaction = _Transaction(self)
         # Build every index now, so the first request after a start does not pay for it. (No
@@ -351,11 +358,10 @@ class Store:
     # -- collections and namespaces -------------------------------------------------------------
 
     def collection(self, namespace: str, name: str) -> Collection:
-        table_name = f"{namespace}/{name}"
-        found = self._collections.get(table_name)
+        found = self._collections.get((namespace, name))
         if found is None:
-            found = Collection(self, self._table(table_name), self._indexes.get(name, NO_INDEXES))
-            self._collections[table_name] = found
+            found = Collection(self, self._table(f"{namespace}/{name}"), self._indexes.get(name, NO_INDEXES))
+            self._collections[namespace, name] = found
         return found
 
     def namespaces(self) -> set[str]:
@@ -372,7 +378,7 @@ class Store:
             for name in list(self._db.tables()):
                 if "/" in name and (prefix is None or name.startswith(prefix)):
                     _reaper.discard(self._storage.read().get(name, {}))  # keeps it alive past drop_table
-                    collection = self._collections.pop(name, None)
+                    collection = self._collections.pop(_collection_key(name), None)
                     if collection is not None:
                         for index in collection.indexes():
                             _reaper.discard(index)
@@ -395,7 +401,7 @@ class Store:
                 if "/" not in name or (prefix is not None and not name.startswith(prefix)):
                     raise ValueError(f"table {name!r} is not in namespace {namespace!r}")
                 self._table(name).insert_docs(list(docs.items()))
-                self._collections.pop(name, None)  # rebuilt with its indexes on next use
+                self._collections.pop(_collection_key(name), None)  # rebuilt with its indexes on next use
 
     # -- small key/value documents outside namespaces (e.g. the token signing key) --------------
 
