@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -53,9 +54,11 @@ class _Node:
     route: MethodRoute | None = None
 
 
-@dataclass(frozen=True)
-class Match:
-    """What a path matched: the route, the handler for the method (None: 405), and the path parameters."""
+class Match(NamedTuple):
+    """What a path matched: the route, the handler for the method (None: 405), and the path parameters.
+
+    (A NamedTuple: a frozen dataclass costs a Python-level __setattr__ per field, on every request.)
+    """
 
     route: MethodRoute
     handler: Endpoint | None
@@ -77,7 +80,8 @@ class RouteTree:
 
     def __init__(self, routes: Iterable[MethodRoute]) -> None:
         self._root = _Node()
-        for entry in routes:
+        entries = list(routes)
+        for entry in entries:
             node = self._root
             for segment in _segments(entry.path):
                 if segment.startswith("{") and segment.endswith("}"):
@@ -92,9 +96,21 @@ class RouteTree:
             if node.route is not None:
                 raise ValueError(f"{entry.path}: two routes for one path")
             node.route = entry
+        # Paths without parameters ("/run/event"), found by one dict lookup: the walk below would give the
+        # same answer (a literal segment wins at every step). Their Match has no parameters to share.
+        self._static: dict[str, dict[str, Match]] = {}
+        for entry in entries:
+            if "{" not in entry.path:
+                matches = {method: Match(entry, handler, {}) for method, handler in entry.handlers.items()}
+                self._static["/" + "/".join(_segments(entry.path))] = matches
 
     def match(self, path: str, method: str) -> Match | None:
         """The route for `path` ("/users/abc/token", already normalized) and `method`, or None (a 404)."""
+        static = self._static.get(path)
+        if static is not None:
+            hit = static.get(method)
+            if hit is not None:
+                return hit
         segments = _segments(path)
         found = self._greedy(segments, method)
         if found is not None:
@@ -136,7 +152,8 @@ class RouteTree:
                 return None
         route = node.route
         handler = None if route is None else route.handlers.get(method)
-        return None if route is None or handler is None else Match(route, handler, params)
+        # tuple.__new__: Match(...) without the Python-level __new__ NamedTuple generates
+        return None if route is None or handler is None else tuple.__new__(Match, (route, handler, params))
 
 
 def _segments(path: str) -> list[str]:
