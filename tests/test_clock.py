@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from alloy_mock.clock import Clock, iso_milliseconds, iso_time
+from alloy_mock.clock import EARLIEST, LATEST, Clock, iso_milliseconds, iso_time
 
 
 def reference_format(epoch: float) -> str:
@@ -48,3 +49,17 @@ def test_iso_milliseconds_is_exact_for_whole_milliseconds() -> None:
         moment = epoch + timedelta(milliseconds=milliseconds)
         assert iso_milliseconds(milliseconds) == moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{milliseconds % 1000:03d}Z"
     assert iso_milliseconds(1701969651889) == iso_time(1701969651.889)
+
+
+@pytest.mark.parametrize(("held_at", "wall_clock_moves", "shown"), [(LATEST, 5.0, LATEST), (EARLIEST, -5.0, EARLIEST)])
+def test_a_running_clock_stays_within_the_range(
+    monkeypatch: pytest.MonkeyPatch, held_at: float, wall_clock_moves: float, shown: float
+) -> None:
+    wall = time.time()
+    monkeypatch.setattr(time, "time", lambda: wall)
+    clock = Clock()
+    clock.freeze(held_at)
+    clock.unfreeze()
+    assert clock.now() == held_at
+    monkeypatch.setattr(time, "time", lambda: wall + wall_clock_moves)  # the machine's clock moves on (or back)
+    assert clock.now() == shown
