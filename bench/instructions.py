@@ -145,6 +145,15 @@ def count(case: str, requests: int) -> int:
     return int(found.group(1))
 
 
+def chosen_cases(parser: argparse.ArgumentParser, text: str, known: dict[str, str]) -> list[str]:
+    """The comma-separated cases of `text`; a usage error naming any that is not in `known`."""
+    cases = [case.strip() for case in text.split(",") if case.strip()]
+    unknown = [case for case in cases if case not in known]
+    if unknown:
+        parser.error(f"unknown cases: {', '.join(unknown)}")
+    return cases
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", default=",".join(CASES), help="comma-separated, of: " + ", ".join(CASES))
@@ -158,10 +167,7 @@ def main() -> int:
     if shutil.which("valgrind") is None:
         print("instructions: `valgrind` is not installed (apt-get install -y valgrind)", file=sys.stderr)
         return 2
-    cases = [case.strip() for case in args.cases.split(",") if case.strip()]
-    unknown = [case for case in cases if case not in CASES]
-    if unknown:
-        parser.error(f"unknown cases: {', '.join(unknown)}")
+    cases = chosen_cases(parser, args.cases, CASES)
     print(f"instructions per request ({args.many} - {args.few} requests, Python {sys.version.split()[0]})")
     for case in cases:
         per_request = (count(case, args.many) - count(case, args.few)) / (args.many - args.few)

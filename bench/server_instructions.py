@@ -27,7 +27,7 @@ import threading
 from pathlib import Path
 
 import api_rows  # noqa: F401  bench/api_rows.py: imported before bench.py, which it imports
-from instructions import SYNC_WORKFLOW  # bench/instructions.py, beside this file
+from instructions import SYNC_WORKFLOW, chosen_cases  # bench/instructions.py, beside this file
 
 from alloy_mock.app import create_app
 from alloy_mock.config import Settings
@@ -144,10 +144,7 @@ def main() -> int:
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         print("server_instructions: valgrind is not installed (apt-get install -y valgrind)", file=sys.stderr)
         return 2
-    cases = [case.strip() for case in args.cases.split(",") if case.strip()]
-    unknown = [case for case in cases if case not in CASES]
-    if unknown:
-        parser.error(f"unknown cases: {', '.join(unknown)}")
+    cases = chosen_cases(parser, args.cases, CASES)
     print(f"server instructions per request ({args.requests} requests, {args.connections} connections)")
     results = {}
     with tempfile.TemporaryDirectory(prefix="alloy-server-instructions-") as name:
