@@ -53,7 +53,9 @@ def results(page: Page, count: int = 1) -> list[dict[str, Any]]:
     return found
 
 
-def messages(page: Page) -> list[Any]:
+def messages(page: Page, count: int = 0) -> list[Any]:
+    """The messages the page has received, once there are at least `count` (posted across frames: not at once)."""
+    page.wait_for_function("(count) => window.messages.length >= count", arg=count)
     return [m["data"] for m in page.evaluate("window.messages")]
 
 
@@ -122,7 +124,7 @@ def test_a_bad_token_shows_the_error_page_and_installs_nothing(
     assert modal.locator("#modal-error-title").inner_text() == "Link not valid"
     assert "expired" in modal.locator("#modal-error-message").inner_text()
     assert modal.locator("#modal-install").count() == 0
-    assert messages(browser_page) == [{"showModal": True}]  # a hidden modal shows its error
+    assert messages(browser_page, 1) == [{"showModal": True}]  # a hidden modal shows its error
     modal.locator("#modal-close").click()
     assert results(browser_page) == [{"success": False}]
     assert alloy_mock.installs(shopper)["data"] == [] and credentials_of(alloy_mock, shopper) == []
@@ -150,8 +152,7 @@ def test_hide_mode_posts_show_modal_first(
     open_app(browser_page, other_origin, alloy_mock)
     modal = open_modal(browser_page, alloy_mock.token(shopper), workflowIds=[ORDER_STATUS], hide=True)
     modal.locator("#modal-install").wait_for()
-    browser_page.wait_for_function("window.messages.length >= 1")
-    assert messages(browser_page) == [{"showModal": True}]
+    assert messages(browser_page, 1) == [{"showModal": True}]
     assert browser_page.locator("iframe").is_visible()  # alloy-frontend shows the modal on {showModal: true}
     fill_woocommerce(modal)
     modal.locator("#modal-install").click()
