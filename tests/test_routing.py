@@ -65,6 +65,15 @@ def test_a_known_path_without_the_method_is_a_405_listing_the_allowed_methods() 
     assert literal_first is not None and literal_first.allow == "POST"
 
 
+def test_a_path_without_parameters_shares_one_match_whose_parameters_cannot_change() -> None:
+    first, second = TREE.match("/users/batch", "POST"), TREE.match("/users/batch", "POST")
+    assert first is not None and first is second  # built once, not per request
+    with pytest.raises(TypeError):
+        first.params["user"] = "leaked"  # type: ignore[index]
+    with_parameter = TREE.match("/users/abc", "GET")
+    assert with_parameter is not None and with_parameter is not TREE.match("/users/abc", "GET")
+
+
 @pytest.mark.parametrize("path", ["/", "/nothing", "/users/abc/token/more", "/users/abc/other"])
 def test_an_unknown_path_is_none(path: str) -> None:
     assert TREE.match(path, "GET") is None

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import NamedTuple
 
 from starlette.requests import Request
@@ -13,6 +14,7 @@ from starlette.routing import Route
 from ..config import API_VERSIONS
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+NO_PARAMS: Mapping[str, str] = MappingProxyType({})
 
 
 class MethodRoute(Route):
@@ -62,7 +64,7 @@ class Match(NamedTuple):
 
     route: MethodRoute
     handler: Endpoint | None
-    params: dict[str, str]
+    params: Mapping[str, str]  # read-only where a Match is shared (a path without parameters)
 
     @property
     def allow(self) -> str:
@@ -97,11 +99,12 @@ class RouteTree:
                 raise ValueError(f"{entry.path}: two routes for one path")
             node.route = entry
         # Paths without parameters ("/run/event"), found by one dict lookup: the walk below would give the
-        # same answer (a literal segment wins at every step). Their Match has no parameters to share.
+        # same answer (a literal segment wins at every step). Their Match is shared by every request, so its
+        # (empty) parameters are read-only.
         self._static: dict[str, dict[str, Match]] = {}
         for entry in entries:
             if "{" not in entry.path:
-                matches = {method: Match(entry, handler, {}) for method, handler in entry.handlers.items()}
+                matches = {method: Match(entry, handler, NO_PARAMS) for method, handler in entry.handlers.items()}
                 self._static["/" + "/".join(_segments(entry.path))] = matches
 
     def match(self, path: str, method: str) -> Match | None:
