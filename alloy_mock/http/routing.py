@@ -82,8 +82,11 @@ class RouteTree:
 
     def __init__(self, routes: Iterable[MethodRoute]) -> None:
         self._root = _Node()
-        entries = list(routes)
-        for entry in entries:
+        # Paths without parameters ("/run/event"), found by one dict lookup: the walk below would give the
+        # same answer (a literal segment wins at every step). Their Match is shared by every request, so its
+        # (empty) parameters are read-only.
+        self._static: dict[str, dict[str, Match]] = {}
+        for entry in routes:
             node = self._root
             for segment in _segments(entry.path):
                 if segment.startswith("{") and segment.endswith("}"):
@@ -98,11 +101,6 @@ class RouteTree:
             if node.route is not None:
                 raise ValueError(f"{entry.path}: two routes for one path")
             node.route = entry
-        # Paths without parameters ("/run/event"), found by one dict lookup: the walk below would give the
-        # same answer (a literal segment wins at every step). Their Match is shared by every request, so its
-        # (empty) parameters are read-only.
-        self._static: dict[str, dict[str, Match]] = {}
-        for entry in entries:
             if "{" not in entry.path:
                 matches = {method: Match(entry, handler, NO_PARAMS) for method, handler in entry.handlers.items()}
                 self._static["/" + "/".join(_segments(entry.path))] = matches
