@@ -72,13 +72,7 @@ def run_case(case: str, requests: int) -> None:
         loop.run_until_complete(run_sequential(app, [("POST", "/2023-12/users/batch", seed)]))
         ids = [user.user_id for user in em.users.list(em.keys.namespaces[0])]
         if case in INSTALL_CASES:
-            namespace = em.keys.namespaces[0]
-            shopify = em.installs.integration("Shopify")
-            for user_id in ids:
-                plan = em.installs.plan(
-                    namespace, user_id, shopify, [SYNC_WORKFLOW], {}, create_missing_credentials=True
-                )
-                em.installs.install(namespace, user_id, plan)
+            install_sync_workflow(em, ids)
             em.store.flush()
         tune_gc_for_serving()  # as the server does once it has loaded its data
         if case in INSTALL_CASES:
@@ -91,6 +85,15 @@ def run_case(case: str, requests: int) -> None:
             paths = [("GET", f"/2023-12/users/{ids[i % len(ids)]}{suffix}", b"") for i in range(requests)]
             loop.run_until_complete(run_sequential(app, paths))
         em.close()
+
+
+def install_sync_workflow(em: Any, ids: list[str]) -> None:
+    """Install SYNC_WORKFLOW for each of the users `ids` of the development namespace."""
+    namespace = em.keys.namespaces[0]
+    shopify = em.installs.integration("Shopify")
+    for user_id in ids:
+        plan = em.installs.plan(namespace, user_id, shopify, [SYNC_WORKFLOW], {}, create_missing_credentials=True)
+        em.installs.install(namespace, user_id, plan)
 
 
 async def install_case(app: Any, case: str, ids: list[str], requests: int) -> None:

@@ -5,12 +5,12 @@
 
 bench/instructions.py counts the ASGI app alone; this counts what bench.py's throughput rows pay for:
 `alloy-mock serve` (or baseline_app.py) as it runs, uvicorn's protocol, uvloop and the socket calls
-included. The server starts under `valgrind --tool=callgrind`; after a warm-up, `callgrind_control`
-zeroes its counters, a client in this process (not counted) sends REQUESTS requests on CONNECTIONS
-keep-alive connections, and `callgrind_control` dumps the count. Counted: the server process with all
-its threads, not its helper processes (valgrind does not follow children): alloy-mock's fsync helper
-runs the fsyncs. The run/event case seeds 1,000 users with the workflow installed in-process first,
-as instructions.py does, so valgrind only runs the serving.
+included. The server starts under `valgrind --tool=callgrind` with counting off; after a warm-up,
+`callgrind_control --instr=on` starts it, a client in this process (not counted) sends REQUESTS requests
+on CONNECTIONS keep-alive connections, and `callgrind_control --dump` writes the count. Counted: the
+server process with all its threads, not its helper processes (valgrind does not follow children):
+alloy-mock's fsync helper runs the fsyncs. The run/event case seeds 1,000 users with the workflow
+installed in-process first, as instructions.py does, so valgrind only runs the serving.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import threading
 from pathlib import Path
 
 import api_rows  # noqa: F401  bench/api_rows.py: imported before bench.py, which it imports
-from instructions import SYNC_WORKFLOW, chosen_cases  # bench/instructions.py, beside this file
+from instructions import chosen_cases, install_sync_workflow  # bench/instructions.py, beside this file
 
 from alloy_mock.app import create_app
 from alloy_mock.config import Settings
@@ -46,12 +46,8 @@ def seed(db: Path, users: int = 1000) -> list[str]:
     """`users` users with the Shopify sync workflow installed, written to `db`; their ids."""
     app = create_app(Settings(db=db))
     em = app.emulator
-    namespace = em.keys.namespaces[0]
-    ids = [em.users.create(namespace, f"seed-{i}", None).user_id for i in range(users)]
-    shopify = em.installs.integration("Shopify")
-    for user_id in ids:
-        plan = em.installs.plan(namespace, user_id, shopify, [SYNC_WORKFLOW], {}, create_missing_credentials=True)
-        em.installs.install(namespace, user_id, plan)
+    ids = [em.users.create(em.keys.namespaces[0], f"seed-{i}", None).user_id for i in range(users)]
+    install_sync_workflow(em, ids)
     em.close()
     return ids
 
